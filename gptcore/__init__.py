@@ -1,0 +1,1 @@
+"""gptcore: pretrain, sample and checkpoint GPT-style models on tokenkit vocabularies."""
