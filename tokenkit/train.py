@@ -1,0 +1,298 @@
+"""Train a vocabulary with Hugging Face ``tokenizers`` or ``sentencepiece``, losslessly by default.
+
+Defaults are chosen so that no input can be lost:
+
+* ``hf`` (default): byte-level BPE whose initial alphabet is all 256 bytes, so every string
+  has an encoding. ``alphabet="observed"`` reproduces the textbook's vocabulary, whose
+  alphabet is only the bytes seen in the corpus: unseen characters vanish on encode.
+* ``sentencepiece``: byte fallback on, identity normalisation, whitespace kept as is, and
+  ``max_sentence_length`` raised to the longest line, because sentencepiece's defaults
+  (NFKC, whitespace collapsing, skipping lines over 4192 bytes) silently rewrite or drop text.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from tokenkit.errors import TokenkitError
+from tokenkit.textio import Document, document_from_bytes, read_sources
+from tokenkit.vocabulary import HFVocabulary, SentencePieceVocabulary, Vocabulary
+
+BACKENDS = ("hf", "sentencepiece")
+ALPHABETS = ("bytes", "observed")
+SP_MODEL_TYPES = ("bpe", "unigram")
+SP_NORMALIZATIONS = ("identity", "nfkc", "nmt_nfkc", "nfkc_cf", "nmt_nfkc_cf")
+SP_DEFAULT_MAX_SENTENCE = 4192  # sentencepiece's default; longer lines are skipped silently
+SP_MAX_SENTENCE_CAP = 1 << 20  # lines longer than this (bytes) are split on whitespace
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Everything that decides what vocabulary comes out (recorded in tokenkit.json)."""
+
+    vocab_size: int
+    backend: str = "hf"
+    alphabet: str = "bytes"  # hf only
+    model_type: str = "bpe"  # sentencepiece only
+    special_tokens: tuple[str, ...] = ()
+    min_frequency: int = 0  # hf only
+    byte_fallback: bool = True  # sentencepiece only
+    character_coverage: float = 0.9995  # sentencepiece only
+    normalization: str = "identity"  # sentencepiece only
+    keep_whitespace: bool = True  # sentencepiece only: no collapsing of runs of spaces
+
+    def validate(self) -> None:
+        if self.backend not in BACKENDS:
+            raise TokenkitError(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.alphabet not in ALPHABETS:
+            raise TokenkitError(f"--alphabet must be one of {', '.join(ALPHABETS)}, got {self.alphabet!r}")
+        if self.model_type not in SP_MODEL_TYPES:
+            raise TokenkitError(f"--model-type must be one of {', '.join(SP_MODEL_TYPES)}, "
+                                f"got {self.model_type!r}")
+        if self.normalization not in SP_NORMALIZATIONS:
+            raise TokenkitError(f"--normalization must be one of {', '.join(SP_NORMALIZATIONS)}, "
+                                f"got {self.normalization!r}")
+        if self.vocab_size < 1:
+            raise TokenkitError(f"--vocab must be positive, got {self.vocab_size}")
+        if not 0 < self.character_coverage <= 1:
+            raise TokenkitError(f"--character-coverage must be in (0, 1], got {self.character_coverage}")
+        if self.min_frequency < 0:
+            raise TokenkitError(f"--min-frequency must be >= 0, got {self.min_frequency}")
+        if len(set(self.special_tokens)) != len(self.special_tokens) or "" in self.special_tokens:
+            raise TokenkitError(f"--special-tokens must be distinct and non-empty: {list(self.special_tokens)}")
+        if self.backend == "sentencepiece" and self.alphabet != "bytes":
+            raise TokenkitError("--alphabet observed applies to the hf backend; use --no-byte-fallback "
+                                "for a lossy sentencepiece vocabulary")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["special_tokens"] = list(self.special_tokens)
+        return d
+
+
+@dataclass
+class TrainResult:
+    vocabulary: Vocabulary
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.summary.get("warnings", []))
+
+
+def default_output_name(sources: Sequence[str], options: TrainOptions) -> str:
+    """``wagahai-5000``, ``wagahai-observed-5000``, ``wagahai-sp-unigram-5000``..."""
+    first = sources[0] if sources else "stdin"
+    stem = "stdin" if first == "-" else re.sub(r"\.[A-Za-z0-9]+$", "", first.rstrip("/").split("/")[-1])
+    parts = [stem or "vocab"]
+    if options.backend == "hf" and options.alphabet == "observed":
+        parts.append("observed")
+    if options.backend == "sentencepiece":
+        parts.append(f"sp-{options.model_type}")
+    parts.append(str(options.vocab_size))
+    return "-".join(parts)
+
+
+def train(sources: Sequence[str], vocab_size: int, *, errors: str = "strict",
+          progress: bool = False, **options: Any) -> TrainResult:
+    """Train on files, directories, corpus names or ``-`` (stdin)."""
+    opts = TrainOptions(vocab_size=vocab_size, **_normalise(options))
+    opts.validate()
+    return train_documents(read_sources(sources, errors=errors), opts, progress=progress)
+
+
+def train_from_texts(texts: Sequence[str], vocab_size: int, *, progress: bool = False,
+                     **options: Any) -> TrainResult:
+    """Train on in-memory strings (each one a document named ``text-<i>``)."""
+    opts = TrainOptions(vocab_size=vocab_size, **_normalise(options))
+    opts.validate()
+    docs = [document_from_bytes(t.encode("utf-8"), f"text-{i}") for i, t in enumerate(texts)]
+    return train_documents(docs, opts, progress=progress)
+
+
+def train_documents(docs: Sequence[Document], options: TrainOptions, *,
+                    progress: bool = False) -> TrainResult:
+    """Train on already-read documents; the one code path behind every entry point."""
+    options.validate()
+    names = ", ".join(d.name for d in docs) or "(no input)"
+    if not docs or all(not d.text.strip() for d in docs):
+        raise TokenkitError(f"corpus {names} is empty: nothing to train on")
+    started = time.perf_counter()
+    if options.backend == "hf":
+        vocab, stats = _train_hf(docs, options, progress)
+    else:
+        vocab, stats = _train_sentencepiece(docs, options)
+    seconds = time.perf_counter() - started
+
+    warnings = list(stats.pop("warnings", []))
+    if vocab.vocab_size < options.vocab_size:
+        warnings.append(f"--vocab {options.vocab_size} is more than this corpus can reach: "
+                        f"the vocabulary has {vocab.vocab_size} tokens")
+    from tokenkit import __version__
+
+    summary: dict[str, Any] = {
+        "requested_vocab_size": options.vocab_size,
+        "vocab_size": vocab.vocab_size,
+        "corpus_bytes": sum(d.n_bytes for d in docs),
+        "corpus_characters": sum(d.n_chars for d in docs),
+        "corpus_lines": sum(d.n_lines for d in docs),
+        "training_seconds": round(seconds, 3),
+        **stats,
+        "warnings": warnings,
+    }
+    vocab.metadata.update({
+        "name": docs[0].name if len(docs) == 1 else f"{docs[0].name}+{len(docs) - 1}",
+        "tokenkit_version": __version__,
+        "options": options.to_dict(),
+        "corpus": [d.describe() for d in docs],
+        "training": {k: v for k, v in summary.items() if k != "warnings"},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+    if options.backend == "sentencepiece":
+        vocab.metadata["special_tokens"] = {t: vocab.token_to_id(t) for t in options.special_tokens}
+    return TrainResult(vocabulary=vocab, summary=summary)
+
+
+def _normalise(options: dict[str, Any]) -> dict[str, Any]:
+    if "special_tokens" in options and options["special_tokens"] is not None:
+        options = {**options, "special_tokens": tuple(options["special_tokens"])}
+    return {k: v for k, v in options.items() if v is not None}
+
+
+# -- Hugging Face tokenizers -----------------------------------------------------------------
+def _hf_lines(docs: Sequence[Document]):
+    for d in docs:
+        yield from d.text.splitlines(keepends=True)
+
+
+def _train_hf(docs: Sequence[Document], options: TrainOptions,
+              progress: bool) -> tuple[Vocabulary, dict[str, Any]]:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    specials = list(options.special_tokens)
+    if options.alphabet == "bytes":
+        alphabet_size = 256
+        initial = pre_tokenizers.ByteLevel.alphabet()
+    else:
+        seen: set[int] = set()
+        for d in docs:
+            seen.update(d.text.encode("utf-8"))
+        alphabet_size = len(seen)
+        initial = []
+    minimum = alphabet_size + len(specials)
+    if options.vocab_size < minimum:
+        what = "the 256-byte alphabet" if options.alphabet == "bytes" else \
+            f"the {alphabet_size} bytes seen in the corpus"
+        raise TokenkitError(f"--vocab {options.vocab_size} is smaller than {what} plus "
+                            f"{len(specials)} special tokens: the minimum is {minimum}")
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=options.vocab_size, min_frequency=options.min_frequency,
+                                  special_tokens=specials, initial_alphabet=initial,
+                                  show_progress=progress)
+    n_lines = sum(d.text.count("\n") + 1 for d in docs)
+    tokenizer.train_from_iterator(_hf_lines(docs), trainer=trainer, length=n_lines)
+    merges = len(json.loads(tokenizer.to_str())["model"]["merges"])
+    return HFVocabulary(tokenizer), {"merges": merges, "alphabet_size": alphabet_size}
+
+
+# -- sentencepiece ---------------------------------------------------------------------------
+_SP_TOO_HIGH = re.compile(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)")
+_SP_TOO_SMALL = re.compile(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)")
+
+
+def _split_long(line: str, limit: int) -> list[str]:
+    """Split a line longer than ``limit`` UTF-8 bytes into chunks, preferring spaces."""
+    out, start = [], 0
+    while len(line[start:].encode("utf-8")) > limit:
+        end = start + limit // 4  # a character is at most 4 bytes: this slice always fits
+        cut = line.rfind(" ", start + 1, end)
+        end = cut if cut > start else end
+        out.append(line[start:end])
+        start = end
+    out.append(line[start:])
+    return out
+
+
+def _sp_sentences(docs: Sequence[Document]) -> tuple[list[str], dict[str, Any]]:
+    lines = [line for d in docs for line in d.text.splitlines() if line]
+    longest = max((len(line.encode("utf-8")) for line in lines), default=0)
+    stats: dict[str, Any] = {"warnings": []}
+    limit = max(SP_DEFAULT_MAX_SENTENCE, min(longest, SP_MAX_SENTENCE_CAP))
+    n_long = sum(1 for line in lines if len(line.encode("utf-8")) > SP_DEFAULT_MAX_SENTENCE)
+    if n_long:
+        stats["notes"] = [f"max_sentence_length raised from {SP_DEFAULT_MAX_SENTENCE} to {limit} bytes "
+                          f"so that {n_long} long lines are trained on instead of skipped"]
+    if longest > SP_MAX_SENTENCE_CAP:
+        split = [part for line in lines for part in _split_long(line, SP_MAX_SENTENCE_CAP)]
+        stats.setdefault("notes", []).append(
+            f"lines over {SP_MAX_SENTENCE_CAP} bytes were split on spaces "
+            f"({len(split) - len(lines)} extra pieces)")
+        lines = split
+    stats["max_sentence_length"] = limit
+    return lines, stats
+
+
+def _train_sentencepiece(docs: Sequence[Document],
+                         options: TrainOptions) -> tuple[Vocabulary, dict[str, Any]]:
+    import sentencepiece as spm
+
+    sentences, stats = _sp_sentences(docs)
+    if not sentences:
+        raise TokenkitError("corpus is empty after splitting into lines: nothing to train on")
+    kwargs: dict[str, Any] = dict(
+        vocab_size=options.vocab_size,
+        model_type=options.model_type,
+        byte_fallback=options.byte_fallback,
+        character_coverage=options.character_coverage,
+        normalization_rule_name=options.normalization,
+        remove_extra_whitespaces=not options.keep_whitespace,
+        add_dummy_prefix=False,
+        allow_whitespace_only_pieces=True,
+        split_digits=False,
+        max_sentence_length=stats["max_sentence_length"],
+        input_sentence_size=0,
+        user_defined_symbols=list(options.special_tokens),
+        bos_id=-1,
+        eos_id=-1,
+        unk_id=0,
+        minloglevel=2,
+        num_threads=2,
+    )
+    proto = _run_sp_trainer(spm, sentences, kwargs, stats)
+    if proto is None:  # vocabulary was too large for this corpus: retry at the maximum
+        requested = options.vocab_size
+        kwargs["vocab_size"] = stats.pop("_max_vocab")
+        stats["warnings"].append(f"sentencepiece can reach at most {kwargs['vocab_size']} pieces "
+                                 f"on this corpus, not {requested}")
+        proto = _run_sp_trainer(spm, sentences, kwargs, stats=None)
+    vocab = SentencePieceVocabulary(proto, {"special_tokens": list(options.special_tokens)})
+    return vocab, {k: v for k, v in stats.items() if not k.startswith("_")} | {"merges": None}
+
+
+def _run_sp_trainer(spm: Any, sentences: list[str], kwargs: dict[str, Any],
+                    stats: dict[str, Any] | None = None) -> bytes | None:
+    model = io.BytesIO()
+    try:
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(sentences), model_writer=model, **kwargs)
+    except RuntimeError as e:
+        message = str(e)
+        if (m := _SP_TOO_HIGH.search(message)) and stats is not None:
+            stats["_max_vocab"] = int(m.group(2))
+            return None
+        if m := _SP_TOO_SMALL.search(message):
+            raise TokenkitError(f"--vocab {kwargs['vocab_size']} is too small for sentencepiece: "
+                                f"{m.group(2)} characters must be kept (lower --character-coverage "
+                                "or raise --vocab)") from e
+        first = message.strip().splitlines()[-1] if message.strip() else type(e).__name__
+        raise TokenkitError(f"sentencepiece training failed: {first}") from e
+    return model.getvalue()
