@@ -136,6 +136,8 @@ class atomic_directory:
         assert self.tmp is not None
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise TokenkitError(f"cannot write output {self.target}: {exc.strerror or exc}") from exc
             return
         try:
             if self.target.exists():
