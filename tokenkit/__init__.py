@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+import tokenkit.load as _load_module  # noqa: F401  (imported first so `load` below stays a function)
 from tokenkit.errors import TokenkitError
 from tokenkit.vocabulary import HFVocabulary, SentencePieceVocabulary, Vocabulary
 

@@ -307,5 +307,11 @@ def demo(workdir: Path) -> None:
         out.print(block, markup=False) if isinstance(block, str) else out.print(block)
 
 
+from tokenkit.compare_cli import bench_command, export_command, sweep_command  # noqa: E402
+
+main.add_command(bench_command)
+main.add_command(sweep_command)
+main.add_command(export_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -8,6 +8,8 @@ compression ratio.
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -68,3 +70,110 @@ def bits_report_from_ids(text: str, ids: list[int], vocab_size: int) -> BitsRepo
 def bits_report(vocab: Vocabulary, text: str) -> BitsReport:
     """Encode ``text`` with ``vocab`` and compare its UTF-8 and BPE sizes."""
     return bits_report_from_ids(text, vocab.encode(text), vocab.vocab_size)
+
+
+# ------------------------------------------------------------------------------------------
+# Distributional metrics over a token stream (bench). Entropies are in bits.
+# ------------------------------------------------------------------------------------------
+def unigram_counts(ids: Iterable[int]) -> Counter[int]:
+    """How often each token id occurs: the distribution the entropy metrics are about."""
+    return Counter(ids)
+
+
+def shannon_entropy(counts: Mapping[Any, int]) -> float:
+    """Shannon entropy (bits per token) of the unigram distribution given by ``counts``."""
+    total = sum(counts.values())
+    if total == 0:
+        return 0.0
+    return -sum((c / total) * math.log2(c / total) for c in counts.values() if c)
+
+
+def renyi_entropy(counts: Mapping[Any, int], alpha: float = 2.5) -> float:
+    """Rényi entropy of order ``alpha`` (bits); alpha = 1 is Shannon's."""
+    if alpha < 0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}")
+    if alpha == 1:
+        return shannon_entropy(counts)
+    total = sum(counts.values())
+    if total == 0:
+        return 0.0
+    return math.log2(sum((c / total) ** alpha for c in counts.values() if c)) / (1 - alpha)
+
+
+def renyi_efficiency(counts: Mapping[Any, int], alpha: float = 2.5,
+                     vocab_size: int | None = None) -> float:
+    """Rényi efficiency H_alpha / log2 V (Zouhar et al. 2023): how evenly tokens are used.
+
+    ``vocab_size`` None uses the number of distinct tokens seen, like the reference
+    implementation ``tokenization-scorer`` does by default; the paper's V is the vocabulary.
+    """
+    v = len([c for c in counts.values() if c]) if vocab_size is None else vocab_size
+    if v <= 1:
+        return 0.0
+    return renyi_entropy(counts, alpha) / math.log2(v)
+
+
+def entropy_compression_ratio(utf8_bytes: int, n_tokens: int, entropy_bits: float) -> float:
+    """UTF-8 bits over the bits an ideal entropy coder needs for these tokens (n * H)."""
+    coded = n_tokens * entropy_bits
+    if coded == 0:
+        return math.inf if utf8_bytes else 0.0
+    return 8 * utf8_bytes / coded
+
+
+def whitespace_words(text: str) -> int:
+    """Whitespace-separated words: the unit fertility is counted in."""
+    return len(text.split())
+
+
+#: Above this many characters per whitespace word a text does not use spaces between words
+#: (Japanese, Chinese, Thai) and fertility would mean tokens per sentence.
+MAX_CHARS_PER_WORD = 20.0
+
+
+def fertility(n_tokens: int, text: str) -> float | None:
+    """Tokens per whitespace word, or None for text whose script does not use spaces."""
+    words = whitespace_words(text)
+    if words == 0 or len(text) / words > MAX_CHARS_PER_WORD:
+        return None
+    return n_tokens / words
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """How much of a text survives encode -> decode, line by line."""
+
+    lines: int
+    exact_lines: int
+    lost_characters: int  # characters of the input missing from the decoded lines
+    lost_examples: tuple[str, ...]  # a few distinct lost characters
+
+    @property
+    def fidelity(self) -> float:
+        return self.exact_lines / self.lines if self.lines else 1.0
+
+
+def round_trip(lines: Sequence[str], decoded: Sequence[str], max_examples: int = 5) -> RoundTrip:
+    """Compare each line with its decoding; lost characters are the multiset difference."""
+    if len(lines) != len(decoded):
+        raise ValueError(f"{len(lines)} lines but {len(decoded)} decodings")
+    exact, lost = 0, 0
+    examples: dict[str, None] = {}
+    for line, back in zip(lines, decoded):
+        if line == back:
+            exact += 1
+            continue
+        missing = Counter(line) - Counter(back)
+        lost += sum(missing.values())
+        for ch in missing:
+            if len(examples) < max_examples:
+                examples[ch] = None
+    return RoundTrip(len(lines), exact, lost, tuple(examples))
+
+
+def parity(tokens_by_language: Mapping[str, int], reference: str = "en") -> dict[str, float]:
+    """Tokens for each language's parallel text over the reference language's (Petrov et al. 2023)."""
+    ref = tokens_by_language.get(reference)
+    if not ref:
+        raise ValueError(f"no tokens for the reference language {reference!r}")
+    return {lang: n / ref for lang, n in tokens_by_language.items()}

@@ -1,0 +1,303 @@
+"""Measure vocabularies x corpora: compression, entropy, fertility, parity, fidelity, speed.
+
+Returns data only (:class:`BenchResult`); the ``bench`` command renders it. Every vocabulary
+encodes each whole document once (all counts come from that pass, so they cannot depend on
+chunking) and once more as a batch of chunks cut only where GPT-style pre-tokenizers cut
+anyway (the batched throughput; its token total is checked against the whole). Round-trip
+fidelity encodes and decodes each line on its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from tokenkit import metrics
+from tokenkit.errors import TokenkitError
+from tokenkit.vocabulary import HFVocabulary, Vocabulary
+
+#: Rényi order recommended by Zouhar et al. (2023).
+RENYI_ALPHA = 2.5
+#: UDHR Article 1 in English: the parity reference (multilingual.tsv has no English rows).
+ENGLISH_ARTICLE_1 = ("All human beings are born free and equal in dignity and rights.",
+                     "They are endowed with reason and conscience and should act towards one "
+                     "another in a spirit of brotherhood.")
+#: Lines per language that hold Article 1 in multilingual.tsv.
+ARTICLE_1_LINES = 2
+#: Cut a document only after "<non-space>\n" and before a non-space: no GPT-2 / cl100k split
+#: piece crosses such a point, so a batch of units encodes to the same tokens as the whole.
+_UNIT_BOUNDARY = re.compile(r"(?<=\S\n)(?=\S)")
+#: Texts per batched encode: a few per core keeps every worker busy.
+BATCH_CHUNKS = 4 * max(1, os.cpu_count() or 1)
+_TSV_LINE = re.compile(r"^[a-z]{2,3}\t.+$")
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class Corpus:
+    """A text to measure on; ``languages`` holds (lang, line) pairs for a parallel TSV."""
+
+    name: str
+    text: str
+    languages: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class BenchRow:
+    """Every number for one vocabulary on one corpus."""
+
+    vocab: str
+    corpus: str
+    backend: str
+    vocab_size: int
+    utf8_bytes: int
+    characters: int
+    tokens: int
+    bytes_per_token: float
+    chars_per_token: float
+    utf8_bits: int
+    bits_per_token: int
+    bpe_bits: int
+    compression_ratio: float
+    entropy_bits_per_token: float
+    entropy_compression_ratio: float
+    renyi_efficiency: float  # alpha 2.5, V = vocabulary size (the paper's definition)
+    renyi_efficiency_observed: float  # V = distinct tokens seen (tokenization-scorer default)
+    distinct_tokens: int
+    words: int
+    fertility: float | None
+    lines: int
+    exact_lines: int
+    round_trip_fidelity: float
+    lost_characters: int
+    lost_examples: str
+    encode_seconds: float
+    encode_mb_s: float
+    encode_batch_seconds: float
+    encode_batch_mb_s: float
+    batch_counts_match: bool
+    fast_path: bool
+
+
+@dataclass
+class BenchResult:
+    rows: list[BenchRow]
+    vocabs: list[str]
+    corpora: list[str]
+    parity: dict[str, dict[str, float]] = field(default_factory=dict)  # vocab -> lang -> ratio
+    parity_tokens: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def row(self, vocab: str, corpus: str) -> BenchRow:
+        for r in self.rows:
+            if r.vocab == vocab and r.corpus == corpus:
+                return r
+        raise KeyError((vocab, corpus))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"renyi_alpha": RENYI_ALPHA, "vocabs": self.vocabs, "corpora": self.corpora,
+                "rows": [_jsonable(asdict(r)) for r in self.rows], "parity": self.parity,
+                "parity_tokens": self.parity_tokens}
+
+
+def split_units(text: str) -> list[str]:
+    """Cut ``text`` into line-like units at points no GPT-style pre-tokenizer piece crosses."""
+    return [u for u in _UNIT_BOUNDARY.split(text) if u]
+
+
+def group_units(units: Sequence[str], n_chunks: int) -> list[str]:
+    """Join consecutive units into about ``n_chunks`` similar-sized texts (batch workers get
+    big pieces, not one tiny line each)."""
+    total = sum(len(u) for u in units)
+    target = max(1, total // max(1, n_chunks))
+    chunks, current, size = [], [], 0
+    for u in units:
+        current.append(u)
+        size += len(u)
+        if size >= target:
+            chunks.append("".join(current))
+            current, size = [], 0
+    if current:
+        chunks.append("".join(current))
+    return chunks
+
+
+def vocab_label(spec: str) -> str:
+    """A short column name for a vocabulary spec (a path's last part, else the spec)."""
+    path = Path(spec)
+    return path.name or spec if path.exists() else spec
+
+
+def load_corpus(spec: str) -> Corpus:
+    """Read a corpus name or file; a ``lang<TAB>sentence`` TSV becomes a parallel corpus."""
+    from tokenkit.textio import read_text_source
+
+    doc = read_text_source(spec)
+    if not doc.text.strip():
+        raise TokenkitError(f"corpus {spec} is empty")
+    lines = doc.text.splitlines()
+    if spec.endswith(".tsv") or spec == "multilingual":
+        if all(_TSV_LINE.match(line) for line in lines if line):
+            pairs = [tuple(line.split("\t", 1)) for line in lines if line]
+            text = "\n".join(s for _, s in pairs) + "\n"
+            return Corpus(spec, text, [(lang, s) for lang, s in pairs])
+    return Corpus(spec, doc.text)
+
+
+def article_1(languages: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Each language's first two lines (UDHR Article 1), plus English as the reference."""
+    out: dict[str, list[str]] = {}
+    for lang, line in languages:
+        out.setdefault(lang, [])
+        if len(out[lang]) < ARTICLE_1_LINES:
+            out[lang].append(line)
+    texts = {lang: "\n".join(ls) for lang, ls in out.items()}
+    texts.setdefault("en", "\n".join(ENGLISH_ARTICLE_1))
+    return texts
+
+
+def measure(vocab: Vocabulary, corpus: Corpus, *, label: str, fast_path: bool = False) -> BenchRow:
+    """All numbers for ``vocab`` on ``corpus`` (encodes the text twice, decodes it once)."""
+    text = corpus.text
+    start = time.perf_counter()
+    ids = vocab.encode(text)
+    encode_s = time.perf_counter() - start
+    units = split_units(text)
+    chunks = group_units(units, BATCH_CHUNKS)
+    start = time.perf_counter()
+    batch = vocab.encode_batch(chunks)
+    batch_s = time.perf_counter() - start
+    lines = text.splitlines(keepends=True)
+    decoded = _decode_batch(vocab, vocab.encode_batch(lines))
+
+    bits = metrics.bits_report_from_ids(text, ids, vocab.vocab_size)
+    counts = metrics.unigram_counts(ids)
+    entropy = metrics.shannon_entropy(counts)
+    rt = metrics.round_trip(lines, decoded)
+    mb = bits.utf8_bytes / 1e6
+    return BenchRow(
+        vocab=label, corpus=corpus.name, backend=vocab.backend, vocab_size=vocab.vocab_size,
+        utf8_bytes=bits.utf8_bytes, characters=bits.characters, tokens=bits.n_tokens,
+        bytes_per_token=bits.bytes_per_token, chars_per_token=bits.chars_per_token,
+        utf8_bits=bits.utf8_bits, bits_per_token=bits.bits_per_token, bpe_bits=bits.bpe_bits,
+        compression_ratio=bits.ratio, entropy_bits_per_token=entropy,
+        entropy_compression_ratio=metrics.entropy_compression_ratio(bits.utf8_bytes,
+                                                                    bits.n_tokens, entropy),
+        renyi_efficiency=metrics.renyi_efficiency(counts, RENYI_ALPHA, vocab.vocab_size),
+        renyi_efficiency_observed=metrics.renyi_efficiency(counts, RENYI_ALPHA),
+        distinct_tokens=len(counts), words=metrics.whitespace_words(text),
+        fertility=metrics.fertility(bits.n_tokens, text),
+        lines=rt.lines, exact_lines=rt.exact_lines, round_trip_fidelity=rt.fidelity,
+        lost_characters=rt.lost_characters, lost_examples="".join(rt.lost_examples),
+        encode_seconds=encode_s, encode_mb_s=mb / encode_s if encode_s else math.inf,
+        encode_batch_seconds=batch_s, encode_batch_mb_s=mb / batch_s if batch_s else math.inf,
+        batch_counts_match=sum(map(len, batch)) == bits.n_tokens, fast_path=fast_path)
+
+
+def measure_parity(vocab: Vocabulary, texts: dict[str, str]) -> tuple[dict[str, int], dict[str, float]]:
+    """Token counts of each language's Article 1 and their ratio to English's."""
+    langs = list(texts)
+    counts = dict(zip(langs, (len(ids) for ids in vocab.encode_batch([texts[k] for k in langs]))))
+    return counts, metrics.parity(counts, "en")
+
+
+def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
+              fast: bool = True, on_progress: Progress | None = None) -> BenchResult:
+    """Load every vocabulary and corpus, then measure the grid (and parity when a corpus is
+    the parallel ``multilingual`` TSV). ``fast`` encodes through the tiktoken form where it
+    gives identical ids."""
+    from tokenkit.load import load_vocabulary
+    from tokenkit.tiktoken_vocab import FastVocabulary, accelerated
+
+    if not vocab_specs:
+        raise TokenkitError("give at least one vocabulary")
+    if not corpus_specs:
+        raise TokenkitError("give at least one --corpus")
+    corpora = [load_corpus(c) for c in corpus_specs]
+    labels = _unique([vocab_label(s) for s in vocab_specs])
+    parallel = [c for c in corpora if c.languages]
+    total = len(vocab_specs) * (len(corpora) + (1 if parallel else 0))
+    done = 0
+    rows: list[BenchRow] = []
+    parity: dict[str, dict[str, float]] = {}
+    parity_tokens: dict[str, dict[str, int]] = {}
+    for spec, label in zip(vocab_specs, labels):
+        vocab = load_vocabulary(spec)
+        if isinstance(vocab, HFVocabulary):
+            vocab.use_fast = fast  # --no-fast measures HF's own encoder
+        if fast:
+            vocab = accelerated(vocab)
+        for corpus in corpora:
+            if on_progress:
+                on_progress(done, total, f"{label} × {corpus.name}")
+            rows.append(measure(vocab, corpus, label=label,
+                                fast_path=isinstance(vocab, FastVocabulary)))
+            done += 1
+        if parallel:
+            if on_progress:
+                on_progress(done, total, f"{label} × parity")
+            parity_tokens[label], parity[label] = measure_parity(vocab, article_1(parallel[0].languages))
+            done += 1
+    if on_progress:
+        on_progress(done, total, "done")
+    return BenchResult(rows, labels, [c.name for c in corpora], parity, parity_tokens)
+
+
+def write_csv(result: BenchResult, path: Path) -> Path:
+    """One row per vocabulary x corpus with every column; parity as ``parity_<lang>`` columns."""
+    langs = sorted({lang for p in result.parity.values() for lang in p})
+    names = [f.name for f in fields(BenchRow)] + [f"parity_{lang}" for lang in langs]
+    try:
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=names)
+            w.writeheader()
+            for r in result.rows:
+                d = asdict(r)
+                d.update({f"parity_{lang}": result.parity.get(r.vocab, {}).get(lang)
+                          for lang in langs})
+                w.writerow(d)
+    except OSError as e:
+        raise TokenkitError(f"cannot write {path}: {e.strerror or e}") from e
+    return path
+
+
+def write_json(result: BenchResult, path: Path) -> Path:
+    try:
+        path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+    except OSError as e:
+        raise TokenkitError(f"cannot write {path}: {e.strerror or e}") from e
+    return path
+
+
+def _decode_batch(vocab: Vocabulary, batch: list[list[int]]) -> list[str]:
+    """Decode many id lists; uses the backend's batch decoder when it has one (speed only)."""
+    inner = getattr(vocab, "inner", vocab)
+    fn = getattr(inner, "decode_batch", None)
+    if fn is None and getattr(inner, "tokenizer", None) is not None:
+        return inner.tokenizer.decode_batch(batch, skip_special_tokens=False)
+    if fn is not None:
+        return fn(batch)
+    return [vocab.decode(ids) for ids in batch]
+
+
+def _unique(labels: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        out.append(lab if seen[lab] == 1 else f"{lab}#{seen[lab]}")
+    return out
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no infinity: write it as null."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}

@@ -1,0 +1,207 @@
+"""The ``bench``, ``sweep`` and ``export`` commands (registered on ``tokenkit`` by cli.py).
+
+Each command parses options, calls library code that returns data, and only then prints.
+Library errors (:class:`TokenkitError`) become one-line ``click.ClickException``\\ s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from tokenkit.errors import TokenkitError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from tokenkit.bench import BenchResult
+    from tokenkit.sweep import SweepResult
+
+
+def _fail(e: TokenkitError) -> click.ClickException:
+    return click.ClickException(str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+
+@contextmanager
+def progress_bar(disable: bool = False) -> Iterator[Callable[[int, int, str], None]]:
+    """A rich progress bar (on stderr) driven by ``update(done, total, label)`` calls."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+                        disable=disable)
+    task = progress.add_task("starting", total=None)
+
+    def update(done: int, total: int, label: str) -> None:
+        progress.update(task, completed=done, total=total, description=label)
+
+    with progress:
+        yield update
+
+
+def _fmt(x: float | None, digits: int = 2) -> str:
+    return "–" if x is None else f"{x:,.{digits}f}"
+
+
+def bench_tables(result: BenchResult) -> list[Table]:
+    """The grid as rich tables: compression and entropy, then fidelity and speed, then parity."""
+    from rich.table import Table
+
+    main = Table(title="tokenkit bench: compression", title_justify="left")
+    for col in ("vocabulary", "corpus", "V", "tokens", "bytes/tok", "chars/tok", "UTF-8 bits",
+                "BPE bits", "ratio", "H bits/tok", "H ratio", "Rényi 2.5", "fertility"):
+        main.add_column(col, justify="left" if col in ("vocabulary", "corpus") else "right")
+    speed = Table(title="round trip and encode speed", title_justify="left")
+    for col in ("vocabulary", "corpus", "exact lines", "lost chars", "MB/s", "MB/s batch",
+                "fast path"):
+        speed.add_column(col, justify="left" if col in ("vocabulary", "corpus") else "right")
+    for r in result.rows:
+        main.add_row(r.vocab, r.corpus, f"{r.vocab_size:,}", f"{r.tokens:,}",
+                     _fmt(r.bytes_per_token), _fmt(r.chars_per_token), f"{r.utf8_bits:,}",
+                     f"{r.bpe_bits:,}", _fmt(r.compression_ratio, 3),
+                     _fmt(r.entropy_bits_per_token), _fmt(r.entropy_compression_ratio, 3),
+                     _fmt(r.renyi_efficiency, 3), _fmt(r.fertility))
+        lost = f"{r.lost_characters:,}" + (f" ({r.lost_examples})" if r.lost_examples else "")
+        speed.add_row(r.vocab, r.corpus, f"{r.exact_lines:,}/{r.lines:,}", lost,
+                      _fmt(r.encode_mb_s, 1), _fmt(r.encode_batch_mb_s, 1),
+                      "tiktoken" if r.fast_path else "")
+    tables = [main, speed]
+    if result.parity:
+        par = Table(title="parity: UDHR Article 1 tokens / English tokens (worst 10 by mean, "
+                          "all in CSV/JSON)", title_justify="left")
+        langs = [lang for lang in next(iter(result.parity.values())) if lang != "en"]
+        mean = {lang: sum(p[lang] for p in result.parity.values()) / len(result.parity)
+                for lang in langs}
+        shown = sorted(langs, key=lambda lang: -mean[lang])[:10]
+        par.add_column("vocabulary")
+        par.add_column("en tokens", justify="right")
+        for lang in shown:
+            par.add_column(lang, justify="right")
+        for v, p in result.parity.items():
+            par.add_row(v, str(result.parity_tokens[v]["en"]), *(_fmt(p[lang]) for lang in shown))
+        tables.append(par)
+    return tables
+
+
+def sweep_table(result: SweepResult) -> Table:
+    from rich.table import Table
+
+    t = Table(title=f"sweep on {result.corpus} ({result.backend}; held-out "
+                    f"{result.heldout_bytes:,} bytes, never trained on)", title_justify="left")
+    for col in ("vocab", "actual V", "tokens", "tokens/byte", "ratio", "bits/tok",
+                "H bits/tok", "H ratio", "Rényi 2.5", "train s"):
+        t.add_column(col, justify="right")
+    for r in result.rows:
+        t.add_row(f"{r.vocab_size:,}", f"{r.actual_vocab_size:,}", f"{r.tokens:,}",
+                  _fmt(r.tokens_per_byte, 3), _fmt(r.compression_ratio, 3), str(r.bits_per_token),
+                  _fmt(r.entropy_bits_per_token), _fmt(r.entropy_compression_ratio, 3),
+                  _fmt(r.renyi_efficiency, 3), _fmt(r.train_seconds))
+    return t
+
+
+def _print(*renderables: object) -> None:
+    from rich.console import Console
+
+    import sys
+
+    console = Console(width=200) if not sys.stdout.isatty() else Console()
+    for r in renderables:
+        console.print(r)
+
+
+@click.command("bench")
+@click.argument("vocabs", nargs=-1, required=True)
+@click.option("--corpus", "corpora", multiple=True, required=True,
+              help="Corpus name or text file (repeatable).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every number as CSV.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every number as JSON.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write PNGs: F.png (bits), F-compression.png, F-parity.png.")
+@click.option("--no-fast", is_flag=True,
+              help="Encode with each vocabulary's own library, never tiktoken's fast path.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: Path | None,
+                  json_path: Path | None, plot_path: Path | None, no_fast: bool,
+                  no_progress: bool) -> None:
+    """Compare vocabularies VOCAB... (paths, tiktoken:NAME, gpt2, hf:gpt2) on corpora."""
+    from tokenkit import bench as bench_mod
+
+    try:
+        with progress_bar(disable=no_progress) as advance:
+            result = bench_mod.run_bench(list(vocabs), list(corpora),
+                                         fast=not no_fast, on_progress=advance)
+        if csv_path:
+            bench_mod.write_csv(result, csv_path)
+        if json_path:
+            bench_mod.write_json(result, json_path)
+        written: list[Path] = []
+        if plot_path:
+            from tokenkit import plots
+
+            written = plots.bench_plots(result, plot_path)
+    except TokenkitError as e:
+        raise _fail(e) from e
+    _print(*bench_tables(result))
+    for p in [csv_path, json_path, *written]:
+        if p:
+            click.echo(f"wrote {p}")
+
+
+@click.command("sweep")
+@click.argument("corpus")
+@click.option("--vocab", "sizes", default="500,1000,2000,5000,8000,16000", show_default=True,
+              help="Comma-separated vocabulary sizes.")
+@click.option("--backend", default="hf", show_default=True,
+              type=click.Choice(["hf", "sentencepiece"]))
+@click.option("--heldout", default=0.1, show_default=True, type=float,
+              help="Fraction of lines (the tail) kept out of training and measured on.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("sweep.csv"), show_default=True)
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("sweep.png"), show_default=True)
+@click.option("--no-progress", is_flag=True)
+def sweep_command(corpus: str, sizes: str, backend: str, heldout: float, csv_path: Path,
+                  plot_path: Path, no_progress: bool) -> None:
+    """Train one vocabulary per size on CORPUS's training split; measure on held-out text."""
+    from tokenkit import sweep as sweep_mod
+
+    try:
+        vocab_sizes = sweep_mod.parse_sizes(sizes)
+        with progress_bar(disable=no_progress) as advance:
+            result = sweep_mod.run_sweep(corpus, vocab_sizes, backend=backend, heldout=heldout,
+                                         on_progress=advance)
+        sweep_mod.write_csv(result, csv_path)
+        from tokenkit import plots
+
+        plots.sweep_plot(result, plot_path)
+    except TokenkitError as e:
+        raise _fail(e) from e
+    _print(sweep_table(result))
+    click.echo(f"wrote {csv_path}\nwrote {plot_path}")
+
+
+@click.command("export")
+@click.argument("vocab")
+@click.option("--format", "fmt", required=True, type=click.Choice(["tiktoken", "hf"]))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory (default: VOCAB-NAME-FORMAT).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output directory.")
+def export_command(vocab: str, fmt: str, output: Path | None, force: bool) -> None:
+    """Write byte-level BPE vocabulary VOCAB as tiktoken ranks or an HF fast-tokenizer dir."""
+    from tokenkit import export as export_mod
+    from tokenkit.load import load_vocabulary
+
+    try:
+        v = load_vocabulary(vocab)
+        out = output or Path(f"{export_mod.safe_name(v.name)}-{fmt}")
+        written = export_mod.export(v, out, fmt, force=force)
+    except TokenkitError as e:
+        raise _fail(e) from e
+    click.echo(f"wrote {written} ({fmt}, {v.vocab_size} ids)")
