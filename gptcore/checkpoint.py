@@ -1,0 +1,240 @@
+"""Safe, atomic checkpoints: safetensors for tensors, JSON for everything else.
+
+A checkpoint is a directory::
+
+    checkpoint.json        architecture, config, step, RNG states, vocabulary reference,
+                           optimizer hyper-parameters, tied-parameter aliases
+    model.safetensors      model state (each shared tensor stored once)
+    optimizer.safetensors  optimizer state tensors (optional)
+
+It is written into a temporary sibling directory and renamed into place, so a crash leaves
+either the previous checkpoint or the new one, never a half-written one.  Nothing is unpickled
+on load.  Names never carry ``torch.compile``'s ``_orig_mod.`` prefix.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+import random
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from gptcore.registry import GptcoreError, architecture_for, get_architecture
+
+FORMAT = "gptcore-checkpoint"
+VERSION = 1
+META = "checkpoint.json"
+MODEL_FILE = "model.safetensors"
+OPTIM_FILE = "optimizer.safetensors"
+COMPILE_PREFIX = "_orig_mod."
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The plain module behind ``torch.compile`` (whose names start with ``_orig_mod.``)."""
+    return getattr(model, "_orig_mod", model)
+
+
+def _strip(name: str) -> str:
+    return name.replace(COMPILE_PREFIX, "")
+
+
+def dedup_state(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Store each shared tensor once: ``(unique tensors, alias -> canonical name)``.
+
+    safetensors refuses tensors that share memory (tied embeddings); identical views become
+    aliases, other overlaps are copied so they can be written.
+    """
+    unique: dict[str, torch.Tensor] = {}
+    aliases: dict[str, str] = {}
+    by_view: dict[tuple[int, int, tuple[int, ...], tuple[int, ...]], str] = {}
+    storages: set[int] = set()
+    for name, tensor in state.items():
+        name = _strip(name)
+        t = tensor.detach()
+        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()))
+        if t.numel() and key in by_view:
+            aliases[name] = by_view[key]
+            continue
+        by_view[key] = name
+        ptr = t.untyped_storage().data_ptr()
+        if ptr in storages or not t.is_contiguous():
+            t = t.contiguous().clone()
+        storages.add(ptr)
+        unique[name] = t
+    return unique, aliases
+
+
+def rng_state() -> dict[str, Any]:
+    """torch, python and numpy RNG states as JSON-ready data."""
+    py_version, py_state, py_gauss = random.getstate()
+    np_state = np.random.get_state()
+    return {
+        "torch": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode(),
+        "python": [py_version, list(py_state), py_gauss],
+        "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
+    }
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    """Inverse of :func:`rng_state`."""
+    raw = np.frombuffer(base64.b64decode(state["torch"]), dtype=np.uint8).copy()
+    torch.set_rng_state(torch.from_numpy(raw))
+    version, py_state, gauss = state["python"]
+    random.setstate((version, tuple(py_state), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+def _optimizer_parts(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    sd = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for idx, slots in sd["state"].items():
+        for key, value in slots.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{idx}.{key}"] = value.detach().contiguous()
+            else:
+                scalars.setdefault(str(idx), {})[key] = value
+    meta = {"class": type(optimizer).__name__, "param_groups": sd["param_groups"], "scalars": scalars}
+    return tensors, meta
+
+
+def _optimizer_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        idx, slot = key.split(".", 1)
+        state.setdefault(int(idx), {})[slot] = value
+    for idx, slots in meta.get("scalars", {}).items():
+        state.setdefault(int(idx), {}).update(slots)
+    # JSON turned tuples (e.g. AdamW's betas) into lists; "params" is the only real list.
+    groups = [{k: (tuple(v) if isinstance(v, list) and k != "params" else v) for k, v in g.items()}
+              for g in meta["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint (the model is rebuilt from the registry and ready to use)."""
+
+    model: nn.Module
+    architecture: str
+    step: int
+    vocabulary: str | None
+    rng: dict[str, Any] | None
+    optimizer_state: dict[str, Any] | None
+    extra: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def _atomic_replace_dir(tmp: Path, target: Path) -> None:
+    """Move the finished ``tmp`` onto ``target``; the old ``target`` is removed only afterwards."""
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, old / "ckpt")
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+
+
+def save_checkpoint(path: str | os.PathLike[str], model: nn.Module,
+                    optimizer: torch.optim.Optimizer | None = None, *, step: int = 0,
+                    vocabulary: str | None = None, extra: dict[str, Any] | None = None,
+                    save_rng: bool = True, fsync: bool = False) -> Path:
+    """Write ``model`` (and ``optimizer``) to directory ``path`` atomically; returns the path.
+
+    ``fsync=True`` also flushes the files to disk before the rename (power-loss safety at the
+    cost of waiting for the disk).
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    plain = unwrap(model)
+    arch = architecture_for(plain)
+    tensors, aliases = dedup_state(plain.state_dict())
+    meta: dict[str, Any] = {
+        "format": FORMAT, "version": VERSION, "architecture": arch.name,
+        "config": dataclasses.asdict(plain.config), "step": int(step), "vocabulary": vocabulary,
+        "tied": aliases, "rng": rng_state() if save_rng else None, "extra": extra or {},
+        "optimizer": None,
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        save_file(tensors, str(tmp / MODEL_FILE), metadata={"format": "pt"})
+        if optimizer is not None:
+            opt_tensors, meta["optimizer"] = _optimizer_parts(optimizer)
+            save_file(opt_tensors, str(tmp / OPTIM_FILE), metadata={"format": "pt"})
+        (tmp / META).write_text(json.dumps(meta) + "\n")
+        if fsync:
+            for f in tmp.iterdir():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+        _atomic_replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The checkpoint's JSON, validated (one-line errors naming the file)."""
+    meta_path = Path(path) / META
+    if not meta_path.is_file():
+        raise GptcoreError(f"checkpoint metadata not found: {meta_path}")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except ValueError as exc:
+        raise GptcoreError(f"invalid JSON in {meta_path}: {exc}") from None
+    if meta.get("format") != FORMAT:
+        raise GptcoreError(f"{meta_path} is not a gptcore checkpoint")
+    if meta.get("version") != VERSION:
+        raise GptcoreError(f"{meta_path}: unsupported checkpoint version {meta.get('version')}")
+    return meta
+
+
+def _read(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise GptcoreError(f"checkpoint file not found: {path}")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise GptcoreError(f"cannot read safetensors file {path}: {str(exc).splitlines()[0]}") from None
+
+
+def load_checkpoint(path: str | os.PathLike[str], *, load_optimizer: bool = True) -> Checkpoint:
+    """Rebuild the model from its registered architecture and load every tensor, checked."""
+    from gptcore.loaders._common import assign
+
+    root = Path(path)
+    meta = read_meta(root)
+    arch = get_architecture(meta["architecture"])
+    try:
+        config = arch.config_from_dict(meta["config"])
+    except (TypeError, ValueError, GptcoreError) as exc:
+        raise GptcoreError(f"invalid config in {root / META}: {exc}") from None
+    model = arch.build(config)
+    tensors = _read(root / MODEL_FILE)
+    params = set(dict(model.named_parameters(remove_duplicate=False)))
+    state = {k: v for k, v in tensors.items() if k in params}
+    assign(model, state, root / MODEL_FILE)
+    buffers = {k: v for k, v in tensors.items() if k not in params}
+    if buffers:
+        missing, unexpected = model.load_state_dict(buffers, strict=False)
+        if unexpected:
+            raise GptcoreError(f"unexpected tensor {unexpected[0]} in {root / MODEL_FILE}")
+    opt_state = None
+    if load_optimizer and meta.get("optimizer") is not None:
+        opt_state = _optimizer_state(_read(root / OPTIM_FILE), meta["optimizer"])
+    return Checkpoint(model.eval(), arch.name, int(meta.get("step", 0)), meta.get("vocabulary"),
+                      meta.get("rng"), opt_state, meta.get("extra", {}), root)

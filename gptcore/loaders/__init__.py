@@ -1,0 +1,1 @@
+"""Built-in weight loaders (registered through entry points, like any plugin)."""

@@ -1,0 +1,76 @@
+"""Safe tensor-file reading and checked state-dict assignment shared by the loaders."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch import nn
+
+from gptcore.registry import GptcoreError
+
+PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt")
+
+
+def read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Read a ``.safetensors`` file, or a pickle-based file with ``weights_only=True``.
+
+    Pickle files are never fully unpickled: ``weights_only=True`` only rebuilds tensors and
+    plain containers, so a malicious file fails instead of running code.
+    """
+    if not path.is_file():
+        raise GptcoreError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        try:
+            return load_file(str(path), device="cpu")
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise GptcoreError(f"cannot read safetensors file {path}: {_one_line(exc)}") from None
+    if path.suffix in PICKLE_SUFFIXES:
+        try:
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+            raise GptcoreError(f"cannot read {path} safely (weights_only=True): {_one_line(exc)}") from None
+        if isinstance(obj, Mapping) and "model_state_dict" in obj:
+            obj = obj["model_state_dict"]
+        if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+            raise GptcoreError(f"{path} does not hold a flat name -> tensor state dict")
+        return dict(obj)
+    raise GptcoreError(f"unsupported weights file type {path.suffix!r}: {path}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def assign(model: nn.Module, tensors: Mapping[str, torch.Tensor], source: Path,
+           origin: Mapping[str, str] | None = None) -> None:
+    """Copy ``tensors`` (model names) into ``model``, checking every name and shape.
+
+    ``origin`` maps model names back to the names in the file, so errors name the tensor as
+    the user sees it.  Tied parameters only need to be given once.
+    """
+    origin = origin or {}
+    params = dict(model.named_parameters(remove_duplicate=False))
+    unique = dict(model.named_parameters())
+    aliases = {n for n in params if n not in unique}
+    for name, tensor in tensors.items():
+        if name not in params:
+            raise GptcoreError(f"unexpected tensor {origin.get(name, name)} in {source}")
+        want = tuple(params[name].shape)
+        if tuple(tensor.shape) != want:
+            raise GptcoreError(
+                f"shape mismatch for tensor {origin.get(name, name)} in {source}: "
+                f"file has {tuple(tensor.shape)}, model {name} expects {want}")
+    missing = [n for n in unique if n not in tensors
+               and not any(a in tensors and params[a] is unique[n] for a in aliases)]
+    if missing:
+        raise GptcoreError(f"missing tensor {origin.get(missing[0], missing[0])} in {source}"
+                           + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    with torch.no_grad():
+        for name, tensor in tensors.items():
+            params[name].copy_(tensor.to(params[name].dtype))

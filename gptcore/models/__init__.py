@@ -1,0 +1,1 @@
+"""Built-in architectures (registered through entry points, like any plugin)."""

@@ -1,0 +1,286 @@
+"""Loader and exporter for Hugging Face Llama directories (``LlamaForCausalLM`` layout).
+
+Layout: ``config.json`` + ``model.safetensors``, a sharded ``model.safetensors.index.json``, or
+``pytorch_model.bin`` (read with ``weights_only=True``, never unpickled).  Tensor names are
+``model.embed_tokens.weight``, ``model.layers.N.self_attn.q_proj.weight``, ...,
+``model.norm.weight`` and ``lm_head.weight`` (absent when the embeddings are tied).
+
+q/k permutation: transformers' conversion script permutes Meta's interleaved q/k rows into the
+"rotate half" RoPE layout; gptcore-llama uses that same layout, so HF tensors map 1:1 (see
+:func:`gptcore_llama.model.permute_meta_qk` for Meta's original checkpoints).
+
+Only the public plugin interface of gptcore (:mod:`gptcore.registry`) is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from gptcore.registry import GptcoreError, LoadResult, Loader
+from gptcore_llama.model import API_VERSION, Llama, LlamaConfig
+
+SAFETENSORS = "model.safetensors"
+INDEX = "model.safetensors.index.json"
+PICKLED = "pytorch_model.bin"
+_BUFFERS = re.compile(r"model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$")
+
+
+def name_map(cfg: LlamaConfig) -> dict[str, str]:
+    """gptcore-llama parameter name -> HF ``LlamaForCausalLM`` name."""
+    m = {"tok_emb.weight": "model.embed_tokens.weight", "norm.weight": "model.norm.weight"}
+    for i in range(cfg.n_layers):
+        hf = f"model.layers.{i}"
+        m[f"blocks.{i}.attn_norm.weight"] = f"{hf}.input_layernorm.weight"
+        m[f"blocks.{i}.mlp_norm.weight"] = f"{hf}.post_attention_layernorm.weight"
+        for p in ("q_proj", "k_proj", "v_proj", "o_proj"):
+            m[f"blocks.{i}.attn.{p}.weight"] = f"{hf}.self_attn.{p}.weight"
+        for p in ("gate_proj", "up_proj", "down_proj"):
+            m[f"blocks.{i}.mlp.{p}.weight"] = f"{hf}.mlp.{p}.weight"
+    if not cfg.tie_weights:
+        m["lm_head.weight"] = "lm_head.weight"
+    return m
+
+
+# --------------------------------------------------------------------------------------------
+# config.json
+# --------------------------------------------------------------------------------------------
+
+
+def _rope(hf: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """RoPE settings from transformers >= 5 (``rope_parameters``) or 4.x (``rope_theta`` +
+    ``rope_scaling``)."""
+    params = dict(hf.get("rope_parameters") or {})
+    scaling = dict(hf.get("rope_scaling") or {})
+    merged = {**scaling, **params}
+    theta = merged.get("rope_theta", hf.get("rope_theta", 10000.0))
+    kind = merged.get("rope_type", merged.get("type", "default"))
+    out: dict[str, Any] = {"rope_theta": float(theta)}
+    if kind == "default":
+        return out
+    if kind != "llama3":
+        raise GptcoreError(f"{path}: rope type {kind!r} is not supported (default, llama3)")
+    try:
+        out.update(rope_scaling="llama3", rope_factor=float(merged["factor"]),
+                   rope_low_freq_factor=float(merged["low_freq_factor"]),
+                   rope_high_freq_factor=float(merged["high_freq_factor"]),
+                   rope_original_context=int(merged["original_max_position_embeddings"]))
+    except KeyError as exc:
+        raise GptcoreError(f"{path}: llama3 rope scaling lacks {exc.args[0]!r}") from None
+    return out
+
+
+def config_from_hf(hf: Mapping[str, Any], path: Path) -> LlamaConfig:
+    """Translate a HF Llama ``config.json`` (unsupported options give one-line errors)."""
+    if hf.get("model_type") != "llama":
+        raise GptcoreError(f"{path} is model_type {hf.get('model_type')!r}, not 'llama'")
+    if hf.get("hidden_act", "silu") != "silu":
+        raise GptcoreError(f"{path}: hidden_act {hf['hidden_act']!r} is not supported (silu)")
+    for key in ("attention_bias", "mlp_bias"):
+        if hf.get(key, False):
+            raise GptcoreError(f"{path}: {key}=true is not supported (Llama has no biases)")
+    try:
+        fields: dict[str, Any] = dict(
+            vocab_size=int(hf["vocab_size"]), context_length=int(hf["max_position_embeddings"]),
+            emb_dim=int(hf["hidden_size"]), n_layers=int(hf["num_hidden_layers"]),
+            n_heads=int(hf["num_attention_heads"]),
+            n_kv_heads=int(hf.get("num_key_value_heads") or hf["num_attention_heads"]),
+            hidden_dim=int(hf["intermediate_size"]),
+            rms_norm_eps=float(hf.get("rms_norm_eps", 1e-6)),
+            tie_weights=bool(hf.get("tie_word_embeddings", False)),
+            dropout=float(hf.get("attention_dropout", 0.0)))
+    except KeyError as exc:
+        raise GptcoreError(f"{path} lacks field {exc.args[0]!r}") from None
+    if hf.get("head_dim") is not None:
+        fields["head_dim"] = int(hf["head_dim"])
+    fields.update(_rope(hf, path))
+    try:
+        return LlamaConfig(**fields)
+    except ValueError as exc:
+        raise GptcoreError(f"{path}: {exc}") from None
+
+
+def config_to_hf(cfg: LlamaConfig) -> dict[str, Any]:
+    """The ``config.json`` transformers reads back into the same model (4.x and 5.x keys)."""
+    rope: dict[str, Any] = {"rope_type": "default", "rope_theta": cfg.rope_theta}
+    if cfg.rope_scaling == "llama3":
+        rope = {"rope_type": "llama3", "rope_theta": cfg.rope_theta, "factor": cfg.rope_factor,
+                "low_freq_factor": cfg.rope_low_freq_factor,
+                "high_freq_factor": cfg.rope_high_freq_factor,
+                "original_max_position_embeddings": cfg.rope_original_context}
+    return {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+        "vocab_size": cfg.vocab_size, "max_position_embeddings": cfg.context_length,
+        "hidden_size": cfg.emb_dim, "intermediate_size": cfg.hidden_dim,
+        "num_hidden_layers": cfg.n_layers, "num_attention_heads": cfg.n_heads,
+        "num_key_value_heads": cfg.n_kv_heads, "head_dim": cfg.head_dim, "hidden_act": "silu",
+        "rms_norm_eps": cfg.rms_norm_eps, "tie_word_embeddings": cfg.tie_weights,
+        "attention_bias": False, "mlp_bias": False, "attention_dropout": cfg.dropout,
+        "initializer_range": 0.02, "pretraining_tp": 1, "use_cache": True,
+        "rope_theta": cfg.rope_theta,
+        "rope_scaling": None if cfg.rope_scaling is None else rope,
+        "rope_parameters": rope,
+        "torch_dtype": "float32",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Safe tensor reading and checked assignment
+# --------------------------------------------------------------------------------------------
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """A ``.safetensors`` file, or a pickle file read with ``weights_only=True``."""
+    if not path.is_file():
+        raise GptcoreError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        try:
+            return load_file(str(path), device="cpu")
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise GptcoreError(f"cannot read safetensors file {path}: {_one_line(exc)}") from None
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise GptcoreError(f"cannot read {path} safely (weights_only=True): {_one_line(exc)}") from None
+    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise GptcoreError(f"{path} does not hold a flat name -> tensor state dict")
+    return dict(obj)
+
+
+def read_weights(root: Path) -> tuple[dict[str, torch.Tensor], dict[str, Path]]:
+    """All tensors of a HF directory and the file each came from."""
+    files: list[Path]
+    if (root / SAFETENSORS).is_file():
+        files = [root / SAFETENSORS]
+    elif (root / INDEX).is_file():
+        try:
+            weight_map = json.loads((root / INDEX).read_text())["weight_map"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise GptcoreError(f"invalid shard index {root / INDEX}: {_one_line(exc)}") from None
+        files = [root / name for name in sorted(set(weight_map.values()))]
+    elif (root / PICKLED).is_file():
+        files = [root / PICKLED]
+    else:
+        raise GptcoreError(f"weights file not found: {root / SAFETENSORS} (or {INDEX}, {PICKLED})")
+    tensors: dict[str, torch.Tensor] = {}
+    source: dict[str, Path] = {}
+    for f in files:
+        for name, t in read_tensors(f).items():
+            tensors[name] = t
+            source[name] = f
+    return tensors, source
+
+
+def assign(model: nn.Module, tensors: Mapping[str, torch.Tensor], source: Mapping[str, Path],
+           origin: Mapping[str, str], root: Path) -> None:
+    """Copy ``tensors`` (model names) into ``model``, checking every name and shape."""
+    params = dict(model.named_parameters(remove_duplicate=False))
+    for name, tensor in tensors.items():
+        want = tuple(params[name].shape)
+        if tuple(tensor.shape) != want:
+            raise GptcoreError(
+                f"shape mismatch for tensor {origin[name]} in {source.get(origin[name], root)}: "
+                f"file has {tuple(tensor.shape)}, model {name} expects {want}")
+    missing = [n for n, _ in model.named_parameters() if n not in tensors]
+    if missing:
+        raise GptcoreError(f"missing tensor {origin.get(missing[0], missing[0])} in {root}"
+                           + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    with torch.no_grad():
+        for name, tensor in tensors.items():
+            params[name].copy_(tensor.to(params[name].dtype))
+
+
+# --------------------------------------------------------------------------------------------
+# Loader
+# --------------------------------------------------------------------------------------------
+
+
+def detect(path: Path) -> bool:
+    """A directory whose ``config.json`` says ``model_type: llama``."""
+    cfg = path / "config.json"
+    if not (path.is_dir() and cfg.is_file()):
+        return False
+    try:
+        return json.loads(cfg.read_text()).get("model_type") == "llama"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
+    """Read a HF Llama directory into a float32 gptcore-llama :class:`Llama` (eval mode)."""
+    path = Path(path)
+    if not path.exists():
+        raise GptcoreError(f"model path not found: {path}")
+    cfg_path = path / "config.json"
+    if not cfg_path.is_file():
+        raise GptcoreError(f"config file not found: {cfg_path}")
+    try:
+        hf = json.loads(cfg_path.read_text())
+    except ValueError as exc:
+        raise GptcoreError(f"invalid JSON in {cfg_path}: {_one_line(exc)}") from None
+    cfg = config_from_hf(hf, cfg_path)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        known = {f.name for f in dataclasses.fields(LlamaConfig)}
+        bad = sorted(set(overrides) - known)
+        if bad:
+            raise GptcoreError(f"unknown config field(s) {', '.join(bad)} for architecture 'llama'")
+        try:
+            cfg = dataclasses.replace(cfg, **overrides)
+        except ValueError as exc:
+            raise GptcoreError(f"invalid override for {cfg_path}: {exc}") from None
+    raw, source = read_weights(path)
+    raw = {k: v for k, v in raw.items() if not _BUFFERS.match(k)}
+    if cfg.tie_weights:
+        raw.pop("lm_head.weight", None)  # some exports store the tied head anyway
+    ours_to_theirs = name_map(cfg)
+    theirs_to_ours = {v: k for k, v in ours_to_theirs.items()}
+    tensors = {}
+    for name, tensor in raw.items():
+        if name not in theirs_to_ours:
+            raise GptcoreError(f"unexpected tensor {name} in {source[name]}")
+        tensors[theirs_to_ours[name]] = tensor
+    model = Llama(cfg)
+    assign(model, tensors, source, ours_to_theirs, path)
+    files = sorted({str(p) for p in source.values()})
+    return LoadResult(model.eval(), "llama", None, {"source": files[0] if len(files) == 1 else files})
+
+
+# --------------------------------------------------------------------------------------------
+# Exporter (registered on the architecture as exporters["hf"])
+# --------------------------------------------------------------------------------------------
+
+
+def export_hf(model: nn.Module, out_dir: Path) -> None:
+    """Write ``model`` as a directory ``LlamaForCausalLM.from_pretrained`` reads."""
+    model = getattr(model, "_orig_mod", model)
+    cfg: LlamaConfig = model.config
+    state = model.state_dict()
+    tensors = {theirs: state[ours].detach().float().contiguous().clone()
+               for ours, theirs in name_map(cfg).items()}
+    out_dir = Path(out_dir)
+    save_file(tensors, str(out_dir / SAFETENSORS), metadata={"format": "pt"})
+    (out_dir / "config.json").write_text(json.dumps(config_to_hf(cfg), indent=2) + "\n")
+
+
+LOADER = Loader(
+    name="hf-llama", detect=detect, load=load, architectures=("llama",),
+    description="Hugging Face Llama directory (config.json + safetensors, sharded or not; "
+                "plugin gptcore-llama)",
+    api_version=API_VERSION,
+)

@@ -1,0 +1,144 @@
+"""The command line as a user runs it (click's CliRunner, in-process)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+import transformers
+from click.testing import CliRunner
+
+from gptcore import registry
+from gptcore.checkpoint import save_checkpoint
+from gptcore.cli import main
+from gptcore import testing
+
+
+def run(*args: str, ok: bool = True):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if ok:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code != 0, result.output
+        lines = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
+        assert len(lines) == 1, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def ckpt(vocab, vocab_dir, tmp_path_factory):
+    model = testing.build_tiny("gpt2", dict(vocab_size=vocab.vocab_size, context_length=32, emb_dim=32,
+                                            n_layers=2, n_heads=4))
+    return save_checkpoint(tmp_path_factory.mktemp("m") / "ckpt", model, vocabulary=str(vocab_dir))
+
+
+def test_list_shows_builtins_with_distribution():
+    out = run("list").output
+    assert "gpt2" in out and "[tokenkit-gptcore]" in out and "gpt2-124m-ctx256" in out
+    assert "hf-gpt2" in out and "textbook-gpt" in out and "gptcore-checkpoint" in out
+
+
+def test_list_shows_broken_plugin(tmp_path, monkeypatch):
+    from tests.gptcore.test_registry import install_fake_dist
+
+    install_fake_dist(tmp_path, "broken-plugin", "broken_plugin", "import nonexistent_dep\n",
+                      "[gptcore.architectures]\nbroken = broken_plugin:ARCH\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry.refresh()
+    try:
+        out = run("list").output
+    finally:
+        registry.refresh()
+    assert "broken" in out and "broken-plugin" in out and "nonexistent_dep" in out and "gpt2" in out
+
+
+def test_generate_greedy_matches_library(ckpt, vocab, vocab_dir):
+    from gptcore.generation import GenerationConfig, generate
+    from gptcore.sampling import SamplingConfig
+
+    out = run("generate", ckpt, "--prompt", "the fox", "--greedy", "--max-new-tokens", "8").output
+    model = registry.load_model(ckpt).model
+    eos = vocab.specials["<eos>"]
+    expected = generate(model, vocab, "the fox", GenerationConfig(8, SamplingConfig(greedy=True), eos_id=eos))[0]
+    assert out == "the fox" + expected + "\n"
+    many = run("generate", ckpt, "--tokenizer", vocab_dir, "--prompt", "the", "-n", "3", "--seed", "1",
+               "--top-p", "0.9", "--temperature", "1.2", "--max-new-tokens", "5").output
+    assert many.count("--- sample") == 3
+    chat_out = run("generate", ckpt, "--prompt", "hi", "--chat", "--max-new-tokens", "4", "--seed", "0").output
+    assert chat_out.endswith("\n")
+
+
+def test_generate_errors(ckpt, tmp_path):
+    from tests.gptcore.helpers import train_vocab
+
+    other = train_vocab(tmp_path / "v", vocab_size=280)
+    err = run("generate", ckpt, "--tokenizer", other, "--prompt", "x", ok=False).output
+    assert "vocab size 280" in err
+    err = run("generate", tmp_path / "nope", "--prompt", "x", ok=False).output
+    assert "nope" in err
+    err = run("generate", ckpt, "--prompt", "x", "--top-p", "2", ok=False).output
+    assert "top_p" in err
+
+
+def test_next_prints_distribution_and_plot(ckpt, tmp_path):
+    plot = tmp_path / "next.png"
+    out = run("next", ckpt, "--prompt", "the quick", "--top-k", "5", "--plot", plot).output
+    rows = [line for line in out.splitlines() if "█" in line or line.strip().endswith("0.0000")]
+    assert len(rows) == 5
+    probs = [float(line.split()[-2]) if "█" in line else 0.0 for line in rows]
+    assert abs(sum(probs) - 1.0) < 2e-3 and probs == sorted(probs, reverse=True)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert os.listdir(tmp_path) == ["next.png"]
+
+
+def test_diversity_reports_self_bleu(ckpt):
+    out = run("diversity", ckpt, "--prompt", "the", "--n", "4", "--max-new-tokens", "12",
+              "--temperature", "0.0001", "--temperature", "3").output
+    rows = [line for line in out.splitlines() if line.startswith("| 0.0001") or line.startswith("| 3")]
+    cold, hot = (float(r.split("|")[3]) for r in rows)
+    assert cold > hot  # near-greedy samples are near-identical
+
+
+def test_export_hf_roundtrip(ckpt, tmp_path):
+    out = tmp_path / "hf"
+    run("export", ckpt, "--format", "hf", out)
+    ref = transformers.GPT2LMHeadModel.from_pretrained(str(out)).eval()
+    ours = registry.load_model(ckpt).model
+    ids = torch.randint(0, ours.config.vocab_size, (2, 32))
+    with torch.no_grad():
+        assert (ref(ids).logits - ours(ids)).abs().max() <= 1e-5
+    err = run("export", ckpt, "--format", "hf", out, ok=False).output
+    assert "exists" in err
+    err = run("export", ckpt, "--format", "onnx", tmp_path / "x", ok=False).output
+    assert "onnx" in err and not (tmp_path / "x").exists()
+
+
+def test_export_untied_bias_free_model(tmp_path):
+    model = testing.build_tiny("gpt2", dict(vocab_size=50, context_length=16, emb_dim=16, n_layers=1,
+                                            n_heads=2, tie_weights=False, qkv_bias=False))
+    path = save_checkpoint(tmp_path / "c", model)
+    run("export", path, tmp_path / "hf")
+    ref = transformers.GPT2LMHeadModel.from_pretrained(str(tmp_path / "hf")).eval()
+    ids = torch.randint(0, 50, (1, 16))
+    with torch.no_grad():
+        assert (ref(ids).logits - model(ids)).abs().max() <= 1e-5
+
+
+def test_pretrain_and_resume(vocab_dir, tmp_path):
+    from tests.gptcore.helpers import TEXT
+
+    data = tmp_path / "data.txt"
+    data.write_text(TEXT * 2)
+    out = tmp_path / "run"
+    common = ["--tokenizer", vocab_dir, "--data", data, "--out", out, "--batch-size", "2", "--eval-every", "2",
+              "--checkpoint-every", "2", "--lr", "3e-3"]
+    first = run("pretrain", "--preset", "gpt2-124m-ctx256", "--set", "emb_dim=32", "--set", "n_layers=1",
+                "--set", "n_heads=2", "--set", "context_length=16", "--steps", "4", *common).output
+    assert "step      4" in first and (out / "checkpoint" / "model.safetensors").is_file()
+    second = run("pretrain", "--resume", "--steps", "6", *common).output
+    assert "resuming at step 4" in second and "step      6" in second
+    assert registry.load_model(out / "checkpoint").extra["step"] == 6
+    err = run("pretrain", "--arch", "gpt2", "--tokenizer", vocab_dir, "--data", tmp_path / "none.txt",
+              "--out", out, ok=False).output
+    assert "none.txt" in err

@@ -1,0 +1,89 @@
+"""generate(): KV cache, batching, stop conditions, chat template, streaming."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gptcore import testing
+from gptcore.generation import GenerationConfig, chat, chat_prompt, generate, generate_ids
+from gptcore.registry import GptcoreError
+from gptcore.sampling import SamplingConfig
+
+GREEDY = SamplingConfig(temperature=0.0)
+
+
+@pytest.fixture(scope="module")
+def model(vocab):
+    return testing.build_tiny("gpt2", dict(vocab_size=vocab.vocab_size, context_length=24, emb_dim=32,
+                                           n_layers=2, n_heads=4), seed=3)
+
+
+@pytest.mark.parametrize("sampling", [GREEDY, SamplingConfig(temperature=0.8, top_k=20, top_p=0.95)])
+def test_kv_cache_output_equals_no_cache(model, sampling):
+    # 30 new tokens on a 24-token context also exercises the sliding-window fallback.
+    for n in (10, 30):
+        cfg = dict(max_new_tokens=n, sampling=sampling, seed=5, num_return_sequences=2)
+        cached = generate_ids(model, [[5, 6, 7, 8]], GenerationConfig(**cfg))
+        plain = generate_ids(model, [[5, 6, 7, 8]], GenerationConfig(**cfg, use_cache=False))
+        assert cached == plain and all(len(s) == n for s in cached)
+
+
+def test_batching_mixed_lengths_matches_single(model):
+    prompts = [[5, 6], [7, 8, 9, 10], [11, 12]]
+    cfg = GenerationConfig(8, GREEDY)
+    batched = generate_ids(model, prompts, cfg)
+    assert batched == [generate_ids(model, [p], cfg)[0] for p in prompts]
+
+
+def test_eos_stops_and_is_not_returned(model):
+    first = generate_ids(model, [[5, 6]], GenerationConfig(8, GREEDY))[0]
+    stopped = generate_ids(model, [[5, 6]], GenerationConfig(8, GREEDY, eos_id=first[2]))[0]
+    assert stopped == first[: first.index(first[2])]
+
+
+def test_stop_strings_and_streaming(model, vocab):
+    full = generate(model, vocab, "the fox", GenerationConfig(12, GREEDY))[0]
+    assert len(full) > 2
+    stop = full[len(full) // 2: len(full) // 2 + 2]
+    streamed: list[tuple[int, int]] = []
+    text = generate(model, vocab, "the fox", GenerationConfig(12, GREEDY, stop_strings=(stop,)),
+                    on_token=lambda row, tok: streamed.append((row, tok)))[0]
+    assert text == full[: full.find(stop)]
+    assert streamed and all(row == 0 for row, _ in streamed)
+    assert stop in vocab.decode([t for _, t in streamed])
+
+
+def test_seed_reproducible_and_different_seeds_differ(model, vocab):
+    cfg = lambda seed: GenerationConfig(15, SamplingConfig(temperature=1.5), seed=seed, num_return_sequences=3)  # noqa: E731
+    a, b = generate(model, vocab, "the", cfg(1)), generate(model, vocab, "the", cfg(1))
+    assert a == b and len(a) == 3
+    assert a != generate(model, vocab, "the", cfg(2))
+
+
+def test_vocab_size_mismatch_is_one_line(vocab):
+    other = testing.build_tiny("gpt2", dict(vocab_size=vocab.vocab_size + 1, context_length=8, emb_dim=8,
+                                            n_layers=1, n_heads=2))
+    with pytest.raises(GptcoreError) as info:
+        generate(other, vocab, "x", GenerationConfig(2))
+    testing.assert_one_line_error(info.value, str(vocab.vocab_size), str(vocab.vocab_size + 1))
+
+
+def test_chat_template_uses_special_tokens(model, vocab):
+    prompt = chat_prompt(vocab, [("user", "hi")])
+    sp = vocab.specials
+    assert prompt.templated
+    assert prompt.ids[:2] == [sp["<bos>"], sp["<start_of_turn>"]]
+    assert prompt.ids[-len(vocab.encode("model\n")) - 1] == sp["<start_of_turn>"]
+    assert sp["<end_of_turn>"] in prompt.ids and set(prompt.eos_ids) == {sp["<end_of_turn>"], sp["<eos>"]}
+    reply = chat(model, vocab, [("user", "hi")], GenerationConfig(6, GREEDY))
+    assert isinstance(reply, str)
+
+
+def test_chat_without_specials_falls_back(tmp_path):
+    from gptcore.vocab import load_vocabulary
+    from tests.gptcore.helpers import train_vocab
+
+    plain = load_vocabulary(str(train_vocab(tmp_path, specials=[])))
+    prompt = chat_prompt(plain, [("user", "hi")])
+    assert not prompt.templated and plain.decode(prompt.ids) == "User: hi\nAssistant:"

@@ -1,0 +1,119 @@
+"""GPT-2: the plugin contract (gptcore.testing) and parity with transformers' GPT2LMHeadModel."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import transformers
+
+from gptcore import registry, testing
+from gptcore.generation import GenerationConfig, generate_ids
+from gptcore.sampling import SamplingConfig
+from tests.gptcore.helpers import save_hf_gpt2
+
+TINY = dict(vocab_size=97, context_length=32, emb_dim=48, n_layers=2, n_heads=4)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"tie_weights": False, "qkv_bias": False},
+                                       {"bias": False, "gelu_approximate": "none"}])
+def test_gpt2_satisfies_plugin_contract(tmp_path, overrides):
+    testing.check_architecture("gpt2", {**TINY, **overrides}, tmp_path)
+
+
+def test_weight_tying_shares_one_tensor():
+    model = testing.build_tiny("gpt2", TINY)
+    assert model.lm_head.weight is model.tok_emb.weight
+
+
+PARITY_CONFIGS = [
+    dict(n_embd=48, n_layer=2, n_head=4, n_positions=32, vocab_size=97),
+    dict(n_embd=64, n_layer=3, n_head=8, n_positions=40, vocab_size=131, tie_word_embeddings=False),
+    dict(n_embd=32, n_layer=1, n_head=2, n_positions=24, vocab_size=50, activation_function="gelu",
+         layer_norm_epsilon=1e-6),
+]
+
+
+@pytest.mark.parametrize("hf_config", PARITY_CONFIGS)
+@pytest.mark.parametrize("safe", [True, False])
+def test_logits_and_greedy_parity_with_transformers(tmp_path, hf_config, safe):
+    path = save_hf_gpt2(tmp_path / "m", seed=len(hf_config), safe=safe, **hf_config)
+    ref = transformers.GPT2LMHeadModel.from_pretrained(str(path)).eval()
+    ours = registry.load_model(path).model
+    assert registry.detect_loader(path).name == "hf-gpt2"
+    ids = torch.randint(0, hf_config["vocab_size"], (3, hf_config["n_positions"]),
+                        generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        diff = (ours(ids) - ref(ids).logits).abs().max().item()
+    assert diff <= 1e-5
+    prompt = ids[:1, :5]
+    n_new = hf_config["n_positions"] - 5
+    with torch.no_grad():
+        hf_ids = ref.generate(prompt, max_new_tokens=n_new, min_new_tokens=n_new, do_sample=False,
+                              pad_token_id=0, eos_token_id=None)
+    ours_ids = generate_ids(ours, prompt.tolist(), GenerationConfig(n_new, SamplingConfig(temperature=0)))
+    assert ours_ids[0] == hf_ids[0, 5:].tolist()
+
+
+def test_hf_loader_reads_gpt2model_layout_without_prefix(tmp_path):
+    """OpenAI's hub upload is a GPT2Model: no ``transformer.`` prefix and attn.bias buffers."""
+    from safetensors.torch import load_file, save_file
+
+    path = save_hf_gpt2(tmp_path / "m")
+    tensors = load_file(str(path / "model.safetensors"))
+    bare = {k.removeprefix("transformer."): v for k, v in tensors.items() if k != "lm_head.weight"}
+    bare["h.0.attn.bias"] = torch.tril(torch.ones(1, 1, 32, 32))
+    save_file(bare, str(path / "model.safetensors"))
+    ref = transformers.GPT2LMHeadModel.from_pretrained(str(tmp_path / "m")).eval()
+    ours = registry.load_model(path).model
+    ids = torch.arange(20)[None] % 97
+    with torch.no_grad():
+        assert (ours(ids) - ref(ids).logits).abs().max() <= 1e-5
+
+
+def test_hf_loader_errors(tmp_path, hf_dir):
+    testing.check_loader_missing_path("hf-gpt2", tmp_path)
+    testing.check_loader_corrupt_file("hf-gpt2", hf_dir, "model.safetensors", tmp_path)
+    testing.check_loader_shape_mismatch("hf-gpt2", hf_dir, "model.safetensors",
+                                        "transformer.h.1.ln_2.weight", tmp_path)
+    testing.check_loader_shape_mismatch("hf-gpt2", hf_dir, "model.safetensors",
+                                        "transformer.h.0.mlp.c_fc.weight", tmp_path / "t2")
+
+
+def test_hf_loader_missing_weights_and_keys(tmp_path, hf_dir):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    empty = tmp_path / "noweights"
+    empty.mkdir()
+    shutil.copy(hf_dir / "config.json", empty / "config.json")
+    with pytest.raises(registry.GptcoreError) as info:
+        registry.load_model(empty)
+    testing.assert_one_line_error(info.value, str(empty / "model.safetensors"))
+    missing = tmp_path / "missing"
+    shutil.copytree(hf_dir, missing)
+    tensors = load_file(str(missing / "model.safetensors"))
+    del tensors["transformer.h.1.attn.c_proj.bias"]
+    save_file(tensors, str(missing / "model.safetensors"))
+    with pytest.raises(registry.GptcoreError) as info:
+        registry.load_model(missing)
+    testing.assert_one_line_error(info.value, "h.1.attn.c_proj.bias", "missing tensor")
+
+
+def test_pytorch_bin_is_loaded_without_unpickling_code(tmp_path, hf_dir):
+    import pickle
+    import shutil
+
+    evil = tmp_path / "evil"
+    shutil.copytree(hf_dir, evil, ignore=shutil.ignore_patterns("model.safetensors"))
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (evil / "pytorch_model.bin").write_bytes(pickle.dumps({"wte.weight": Payload()}))
+    with pytest.raises(registry.GptcoreError) as info:
+        registry.load_model(evil)
+    testing.assert_one_line_error(info.value, "weights_only=True", str(evil / "pytorch_model.bin"))
+    assert not marker.exists()
