@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test,bench]" $(foreach p,$(wildcard plugins/*/pyproject.toml),-e ./$(dir $(p)))
+	# the textbook's GPTModel (a loader-parity peer) needs only torch; its declared deps pull TensorFlow
+	$(BIN)/python -m pip install -q --no-deps llms-from-scratch==1.0.19
 	touch $(STAMP)
 
 install: $(STAMP)
