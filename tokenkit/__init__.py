@@ -7,16 +7,22 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 import tokenkit.load as _load_module  # noqa: F401  (imported first so `load` below stays a function)
 from tokenkit.errors import TokenkitError
 from tokenkit.vocabulary import HFVocabulary, SentencePieceVocabulary, Vocabulary
 
-try:
-    __version__ = version("tokenkit-gptcore")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> str:
+    """``__version__`` is looked up lazily: importlib.metadata costs ~40 ms at start-up."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("tokenkit-gptcore")
+        except PackageNotFoundError:  # a source tree that is not installed
+            return "0.0.0+unknown"
+    raise AttributeError(f"module 'tokenkit' has no attribute {name!r}")
 
 
 def load(spec: str) -> Vocabulary:

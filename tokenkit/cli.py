@@ -10,12 +10,26 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
-from rich.console import Console
-
 from tokenkit.errors import TokenkitError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich Console made on first use, so `tokenkit train` does not pay rich's import."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._kwargs = kwargs
+        self._console: Any = None
+
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, soft_wrap=True, **self._kwargs)
+        self._console.print(*args, **kwargs)
+
+
+out = _LazyConsole()
+err = _LazyConsole(stderr=True)
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -124,19 +138,19 @@ def train(sources: tuple[str, ...], vocab_size: int, output: Path | None, backen
               file=sys.stderr) as bar:
         docs = read_paths(pairs, errors=errors, on_bytes=bar.update)
     if show and backend == "sentencepiece":
-        err.print("training sentencepiece…")
+        click.echo("training sentencepiece…", err=True)
     result = train_documents(docs, options, progress=show)
     result.vocabulary.save(output, force=force)
 
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
+        click.echo(f"warning: {warning}", err=True)
     s = result.summary
     merges = "n/a" if s.get("merges") is None else str(s["merges"])
-    out.print(f"trained {backend} vocabulary: {s['vocab_size']} tokens (asked {s['requested_vocab_size']}), "
+    click.echo(f"trained {backend} vocabulary: {s['vocab_size']} tokens (asked {s['requested_vocab_size']}), "
               f"{merges} merges, on {s['corpus_bytes']:,} bytes / {s['corpus_characters']:,} characters / "
               f"{s['corpus_lines']:,} lines in {s['training_seconds']:.2f} s -> {output}")
     for note in s.get("notes", []):
-        out.print(f"note: {note}")
+        click.echo(f"note: {note}")
 
 
 # -- report / oov / encode / decode ------------------------------------------------------------
