@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from gptcore.registry import GptcoreError, architecture_for, get_architecture
+from gptcore.weights import assign, read_json, read_tensors
 
 FORMAT = "gptcore-checkpoint"
 VERSION = 1
@@ -190,12 +190,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module,
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The checkpoint's JSON, validated (one-line errors naming the file)."""
     meta_path = Path(path) / META
-    if not meta_path.is_file():
-        raise GptcoreError(f"checkpoint metadata not found: {meta_path}")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except ValueError as exc:
-        raise GptcoreError(f"invalid JSON in {meta_path}: {exc}") from None
+    meta = read_json(meta_path, "checkpoint metadata")
     if meta.get("format") != FORMAT:
         raise GptcoreError(f"{meta_path} is not a gptcore checkpoint")
     if meta.get("version") != VERSION:
@@ -203,19 +198,8 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
-def _read(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise GptcoreError(f"checkpoint file not found: {path}")
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise GptcoreError(f"cannot read safetensors file {path}: {str(exc).splitlines()[0]}") from None
-
-
 def load_checkpoint(path: str | os.PathLike[str], *, load_optimizer: bool = True) -> Checkpoint:
     """Rebuild the model from its registered architecture and load every tensor, checked."""
-    from gptcore.loaders._common import assign
-
     root = Path(path)
     meta = read_meta(root)
     arch = get_architecture(meta["architecture"])
@@ -224,7 +208,7 @@ def load_checkpoint(path: str | os.PathLike[str], *, load_optimizer: bool = True
     except (TypeError, ValueError, GptcoreError) as exc:
         raise GptcoreError(f"invalid config in {root / META}: {exc}") from None
     model = arch.build(config)
-    tensors = _read(root / MODEL_FILE)
+    tensors = read_tensors(root / MODEL_FILE, "checkpoint file")
     params = set(dict(model.named_parameters(remove_duplicate=False)))
     state = {k: v for k, v in tensors.items() if k in params}
     assign(model, state, root / MODEL_FILE)
@@ -235,6 +219,6 @@ def load_checkpoint(path: str | os.PathLike[str], *, load_optimizer: bool = True
             raise GptcoreError(f"unexpected tensor {unexpected[0]} in {root / MODEL_FILE}")
     opt_state = None
     if load_optimizer and meta.get("optimizer") is not None:
-        opt_state = _optimizer_state(_read(root / OPTIM_FILE), meta["optimizer"])
+        opt_state = _optimizer_state(read_tensors(root / OPTIM_FILE, "checkpoint file"), meta["optimizer"])
     return Checkpoint(model.eval(), arch.name, int(meta.get("step", 0)), meta.get("vocabulary"),
                       meta.get("rng"), opt_state, meta.get("extra", {}), root)

@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from gptcore.loaders._common import assign, read_tensors
+from gptcore.weights import assign, read_json, read_tensors
 from gptcore.models.gpt2 import GPT2, GPT2Config
 from gptcore.registry import GptcoreError, LoadResult, Loader
 
@@ -78,12 +78,7 @@ def detect(path: Path) -> bool:
 def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
     """Read a HF GPT-2 directory into a gptcore :class:`GPT2`."""
     cfg_path = path / "config.json"
-    if not cfg_path.is_file():
-        raise GptcoreError(f"config file not found: {cfg_path}")
-    try:
-        hf = json.loads(cfg_path.read_text())
-    except ValueError as exc:
-        raise GptcoreError(f"invalid JSON in {cfg_path}: {exc}") from None
+    hf = read_json(cfg_path)
     cfg = config_from_hf(hf, cfg_path)
     for key, value in overrides.items():
         if value is not None:

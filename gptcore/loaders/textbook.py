@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from gptcore.loaders._common import PICKLE_SUFFIXES, assign, read_tensors
+from gptcore.weights import PICKLE_SUFFIXES, assign, read_tensors
 from gptcore.models.gpt2 import GPT2, GPT2Config
 from gptcore.registry import GptcoreError, LoadResult, Loader
 

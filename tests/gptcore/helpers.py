@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import pytest
 import torch
 
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from gptcore import testing
 from gptcore.generation import GenerationConfig, chat, chat_prompt, generate, generate_ids

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pickle
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from gptcore.registry import GptcoreError, LoadResult, Loader
+from gptcore.weights import assign, one_line, read_json, read_tensors
 from gptcore_llama.model import API_VERSION, Llama, LlamaConfig
 
 SAFETENSORS = "model.safetensors"
@@ -139,29 +138,6 @@ def config_to_hf(cfg: LlamaConfig) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def read_tensors(path: Path) -> dict[str, torch.Tensor]:
-    """A ``.safetensors`` file, or a pickle file read with ``weights_only=True``."""
-    if not path.is_file():
-        raise GptcoreError(f"weights file not found: {path}")
-    if path.suffix == ".safetensors":
-        try:
-            return load_file(str(path), device="cpu")
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise GptcoreError(f"cannot read safetensors file {path}: {_one_line(exc)}") from None
-    try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise GptcoreError(f"cannot read {path} safely (weights_only=True): {_one_line(exc)}") from None
-    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise GptcoreError(f"{path} does not hold a flat name -> tensor state dict")
-    return dict(obj)
-
-
 def read_weights(root: Path) -> tuple[dict[str, torch.Tensor], dict[str, Path]]:
     """All tensors of a HF directory and the file each came from."""
     files: list[Path]
@@ -171,7 +147,7 @@ def read_weights(root: Path) -> tuple[dict[str, torch.Tensor], dict[str, Path]]:
         try:
             weight_map = json.loads((root / INDEX).read_text())["weight_map"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise GptcoreError(f"invalid shard index {root / INDEX}: {_one_line(exc)}") from None
+            raise GptcoreError(f"invalid shard index {root / INDEX}: {one_line(exc)}") from None
         files = [root / name for name in sorted(set(weight_map.values()))]
     elif (root / PICKLED).is_file():
         files = [root / PICKLED]
@@ -184,25 +160,6 @@ def read_weights(root: Path) -> tuple[dict[str, torch.Tensor], dict[str, Path]]:
             tensors[name] = t
             source[name] = f
     return tensors, source
-
-
-def assign(model: nn.Module, tensors: Mapping[str, torch.Tensor], source: Mapping[str, Path],
-           origin: Mapping[str, str], root: Path) -> None:
-    """Copy ``tensors`` (model names) into ``model``, checking every name and shape."""
-    params = dict(model.named_parameters(remove_duplicate=False))
-    for name, tensor in tensors.items():
-        want = tuple(params[name].shape)
-        if tuple(tensor.shape) != want:
-            raise GptcoreError(
-                f"shape mismatch for tensor {origin[name]} in {source.get(origin[name], root)}: "
-                f"file has {tuple(tensor.shape)}, model {name} expects {want}")
-    missing = [n for n, _ in model.named_parameters() if n not in tensors]
-    if missing:
-        raise GptcoreError(f"missing tensor {origin.get(missing[0], missing[0])} in {root}"
-                           + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-    with torch.no_grad():
-        for name, tensor in tensors.items():
-            params[name].copy_(tensor.to(params[name].dtype))
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,12 +184,7 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
     if not path.exists():
         raise GptcoreError(f"model path not found: {path}")
     cfg_path = path / "config.json"
-    if not cfg_path.is_file():
-        raise GptcoreError(f"config file not found: {cfg_path}")
-    try:
-        hf = json.loads(cfg_path.read_text())
-    except ValueError as exc:
-        raise GptcoreError(f"invalid JSON in {cfg_path}: {_one_line(exc)}") from None
+    hf = read_json(cfg_path)
     cfg = config_from_hf(hf, cfg_path)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
@@ -256,7 +208,7 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
             raise GptcoreError(f"unexpected tensor {name} in {source[name]}")
         tensors[theirs_to_ours[name]] = tensor
     model = Llama(cfg)
-    assign(model, tensors, source, ours_to_theirs, path)
+    assign(model, tensors, path, ours_to_theirs, files=source)
     files = sorted({str(p) for p in source.values()})
     return LoadResult(model.eval(), "llama", None, {"source": files[0] if len(files) == 1 else files})
 

@@ -1,9 +1,15 @@
-"""Safe tensor-file reading and checked state-dict assignment shared by the loaders."""
+"""Safe weight-file reading and checked state-dict assignment, for gptcore's loaders and plugins'.
+
+Public on purpose: a plugin's loader (e.g. gptcore-llama's) reads tensors and config files
+and copies them into its model with the same safety rules and one-line errors as GPT-2's.
+"""
 
 from __future__ import annotations
 
+import json
 import pickle
 from collections.abc import Mapping
+from typing import Any
 from pathlib import Path
 
 import torch
@@ -16,24 +22,24 @@ from gptcore.registry import GptcoreError
 PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt")
 
 
-def read_tensors(path: Path) -> dict[str, torch.Tensor]:
+def read_tensors(path: Path, what: str = "weights file") -> dict[str, torch.Tensor]:
     """Read a ``.safetensors`` file, or a pickle-based file with ``weights_only=True``.
 
     Pickle files are never fully unpickled: ``weights_only=True`` only rebuilds tensors and
     plain containers, so a malicious file fails instead of running code.
     """
     if not path.is_file():
-        raise GptcoreError(f"weights file not found: {path}")
+        raise GptcoreError(f"{what} not found: {path}")
     if path.suffix == ".safetensors":
         try:
             return load_file(str(path), device="cpu")
         except (SafetensorError, OSError, ValueError) as exc:
-            raise GptcoreError(f"cannot read safetensors file {path}: {_one_line(exc)}") from None
+            raise GptcoreError(f"cannot read safetensors file {path}: {one_line(exc)}") from None
     if path.suffix in PICKLE_SUFFIXES:
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=True)
         except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
-            raise GptcoreError(f"cannot read {path} safely (weights_only=True): {_one_line(exc)}") from None
+            raise GptcoreError(f"cannot read {path} safely (weights_only=True): {one_line(exc)}") from None
         if isinstance(obj, Mapping) and "model_state_dict" in obj:
             obj = obj["model_state_dict"]
         if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -42,19 +48,33 @@ def read_tensors(path: Path) -> dict[str, torch.Tensor]:
     raise GptcoreError(f"unsupported weights file type {path.suffix!r}: {path}")
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (library errors can span many lines)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
 
+def read_json(path: Path, what: str = "config file") -> Any:
+    """A JSON file, or a one-line error naming it."""
+    if not path.is_file():
+        raise GptcoreError(f"{what} not found: {path}")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise GptcoreError(f"invalid JSON in {path}: {one_line(exc)}") from None
+
+
 def assign(model: nn.Module, tensors: Mapping[str, torch.Tensor], source: Path,
-           origin: Mapping[str, str] | None = None) -> None:
+           origin: Mapping[str, str] | None = None,
+           files: Mapping[str, Path] | None = None) -> None:
     """Copy ``tensors`` (model names) into ``model``, checking every name and shape.
 
     ``origin`` maps model names back to the names in the file, so errors name the tensor as
-    the user sees it.  Tied parameters only need to be given once.
+    the user sees it; ``files`` maps those file names to the shard they came from (default:
+    ``source``).  Tied parameters only need to be given once.
     """
     origin = origin or {}
+    files = files or {}
     params = dict(model.named_parameters(remove_duplicate=False))
     unique = dict(model.named_parameters())
     aliases = {n for n in params if n not in unique}
@@ -64,7 +84,8 @@ def assign(model: nn.Module, tensors: Mapping[str, torch.Tensor], source: Path,
         want = tuple(params[name].shape)
         if tuple(tensor.shape) != want:
             raise GptcoreError(
-                f"shape mismatch for tensor {origin.get(name, name)} in {source}: "
+                f"shape mismatch for tensor {origin.get(name, name)} in "
+                f"{files.get(origin.get(name, name), source)}: "
                 f"file has {tuple(tensor.shape)}, model {name} expects {want}")
     missing = [n for n in unique if n not in tensors
                and not any(a in tensors and params[a] is unique[n] for a in aliases)]
