@@ -215,7 +215,6 @@ def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
     the parallel ``multilingual`` TSV). ``fast`` encodes through the tiktoken form where it
     gives identical ids."""
     from tokenkit.load import load_vocabulary
-    from tokenkit.tiktoken_vocab import FastVocabulary, accelerated
 
     if not vocab_specs:
         raise TokenkitError("give at least one vocabulary")
@@ -233,13 +232,12 @@ def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
         vocab = load_vocabulary(spec)
         if isinstance(vocab, HFVocabulary):
             vocab.use_fast = fast  # --no-fast measures HF's own encoder
-        if fast:
-            vocab = accelerated(vocab)
+        fast_path = isinstance(vocab, HFVocabulary) and vocab.fast_encoding() is not None
         for corpus in corpora:
             if on_progress:
                 on_progress(done, total, f"{label} × {corpus.name}")
             rows.append(measure(vocab, corpus, label=label,
-                                fast_path=isinstance(vocab, FastVocabulary)))
+                                fast_path=fast_path))
             done += 1
         if parallel:
             if on_progress:

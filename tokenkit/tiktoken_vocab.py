@@ -309,57 +309,6 @@ def fast_encoder_for(vocab: Vocabulary) -> tiktoken.Encoding | None:
     return enc
 
 
-class FastVocabulary(Vocabulary):
-    """A vocabulary whose encode goes through its tiktoken form; everything else delegates."""
-
-    def __init__(self, inner: Vocabulary, encoding: tiktoken.Encoding) -> None:
-        super().__init__(inner.metadata)
-        self.inner = inner
-        self.encoding = encoding
-        self.backend = inner.backend
-
-    def encode(self, text: str) -> list[int]:
-        return self.encoding.encode(text, allowed_special="all")
-
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return encode_many(self.encoding, texts)
-
-    def decode(self, ids: Iterable[int]) -> str:
-        return self.inner.decode(ids)
-
-    @property
-    def vocab_size(self) -> int:
-        return self.inner.vocab_size
-
-    def id_to_token(self, token_id: int) -> str:
-        return self.inner.id_to_token(token_id)
-
-    def token_to_id(self, token: str) -> int | None:
-        return self.inner.token_to_id(token)
-
-    def token_bytes(self, token_id: int) -> bytes | None:
-        return self.inner.token_bytes(token_id)
-
-    @property
-    def specials(self) -> dict[str, int]:
-        return self.inner.specials
-
-    @property
-    def unk_id(self) -> int | None:
-        return self.inner.unk_id
-
-    def _write_backend_file(self, directory: Path) -> str:
-        return self.inner._write_backend_file(directory)
-
-
-def accelerated(vocab: Vocabulary) -> Vocabulary:
-    """``vocab`` with tiktoken's encoder when it gives identical ids, else ``vocab`` itself."""
-    if isinstance(vocab, (TiktokenVocabulary, FastVocabulary)):
-        return vocab
-    enc = vocab.fast_encoding() if isinstance(vocab, HFVocabulary) else fast_encoder_for(vocab)
-    return FastVocabulary(vocab, enc) if enc is not None else vocab
-
-
 # A fixed mixed-script probe run once per vocabulary before the fast path is trusted.
 _PROBE = ("Hello, world! It's 2024 -- they'll've  spaces\t\ttabs\n\n  indented line\r\n"
           "吾輩は猫である。名前はまだ無い。 Ünïcödé café naïve 😀👍🏽 ½ ١٢٣ Ⅻ 𝔘𝔫𝔦 "

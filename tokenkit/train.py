@@ -199,8 +199,7 @@ def _train_hf(docs: Sequence[Document], options: TrainOptions,
     trainer = trainers.BpeTrainer(vocab_size=options.vocab_size, min_frequency=options.min_frequency,
                                   special_tokens=specials, initial_alphabet=initial,
                                   show_progress=progress)
-    n_lines = sum(d.text.count("\n") + 1 for d in docs)
-    tokenizer.train_from_iterator(_hf_lines(docs), trainer=trainer, length=n_lines)
+    tokenizer.train_from_iterator(_hf_lines(docs), trainer=trainer, length=sum(d.n_lines for d in docs))
     merges = len(json.loads(tokenizer.to_str())["model"]["merges"])
     return HFVocabulary(tokenizer), {"merges": merges, "alphabet_size": alphabet_size}
 
