@@ -31,7 +31,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from gptcore.registry import GptcoreError, architecture_for, get_architecture
-from gptcore.weights import assign, read_json, read_tensors
+from gptcore.weights import assign, read_json, read_tensors, skip_init
 
 FORMAT = "gptcore-checkpoint"
 VERSION = 1
@@ -69,8 +69,10 @@ def dedup_state(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor]
             continue
         by_view[key] = name
         ptr = t.untyped_storage().data_ptr()
-        if ptr in storages or not t.is_contiguous():
-            t = t.contiguous().clone()
+        if not t.is_contiguous():  # e.g. gptcore.inference.decode_layout: one copy, row-major
+            t = t.contiguous()
+        elif ptr in storages:
+            t = t.clone()
         storages.add(ptr)
         unique[name] = t
     return unique, aliases
@@ -207,14 +209,19 @@ def load_checkpoint(path: str | os.PathLike[str], *, load_optimizer: bool = True
         config = arch.config_from_dict(meta["config"])
     except (TypeError, ValueError, GptcoreError) as exc:
         raise GptcoreError(f"invalid config in {root / META}: {exc}") from None
-    model = arch.build(config)
+    with skip_init():  # every parameter is assigned below
+        model = arch.build(config)
     tensors = read_tensors(root / MODEL_FILE, "checkpoint file")
     params = set(dict(model.named_parameters(remove_duplicate=False)))
     state = {k: v for k, v in tensors.items() if k in params}
     assign(model, state, root / MODEL_FILE)
     buffers = {k: v for k, v in tensors.items() if k not in params}
+    persistent = [k for k in model.state_dict() if k not in params]
+    missing = [k for k in persistent if k not in buffers]
+    if missing:
+        raise GptcoreError(f"missing tensor {missing[0]} in {root / MODEL_FILE}")
     if buffers:
-        missing, unexpected = model.load_state_dict(buffers, strict=False)
+        _, unexpected = model.load_state_dict(buffers, strict=False)
         if unexpected:
             raise GptcoreError(f"unexpected tensor {unexpected[0]} in {root / MODEL_FILE}")
     opt_state = None

@@ -17,6 +17,7 @@ import torch
 
 from gptcore import registry
 from gptcore.generation import GenerationConfig, chat, check_vocabulary, generate
+from gptcore.inference import decode_layout
 from gptcore.registry import GptcoreError
 from gptcore.sampling import SamplingConfig
 
@@ -62,6 +63,7 @@ def _load_model(spec: str, loader: str | None, vocab: Any | None) -> tuple[torch
 
 
 def _model_and_vocab(model: str, tokenizer: str | None, loader: str | None) -> tuple[torch.nn.Module, Any]:
+    """Model and vocabulary for the inference commands (generate, next, diversity)."""
     from gptcore.vocab import load_vocabulary
 
     vocab = load_vocabulary(tokenizer) if tokenizer else None
@@ -71,6 +73,7 @@ def _model_and_vocab(model: str, tokenizer: str | None, loader: str | None) -> t
             raise GptcoreError(f"no --tokenizer given and {model} records no vocabulary")
         vocab = load_vocabulary(stored)
     check_vocabulary(net, vocab)
+    decode_layout(net)  # inference only: input-major fp32 weights decode faster on the CPU
     return net, vocab
 
 

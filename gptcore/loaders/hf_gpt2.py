@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from gptcore.weights import assign, read_json, read_tensors
+from gptcore.weights import assign, read_json, read_tensors, skip_init
 from gptcore.models.gpt2 import GPT2, GPT2Config
 from gptcore.registry import GptcoreError, LoadResult, Loader
 
@@ -99,7 +99,8 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
         if name.endswith(_TRANSPOSED):
             tensor = tensor.t()
         tensors[theirs_to_ours[name]] = tensor
-    model = GPT2(cfg)
+    with skip_init():
+        model = GPT2(cfg)
     assign(model, tensors, weights, origin)
     return LoadResult(model.eval(), "gpt2", None, {"source": str(weights)})
 

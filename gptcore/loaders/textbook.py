@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from gptcore.weights import PICKLE_SUFFIXES, assign, read_tensors
+from gptcore.weights import PICKLE_SUFFIXES, assign, read_tensors, skip_init
 from gptcore.models.gpt2 import GPT2, GPT2Config
 from gptcore.registry import GptcoreError, LoadResult, Loader
 
@@ -97,7 +97,8 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
             put(q + dst, p + src)
     if raw:
         raise GptcoreError(f"unexpected tensor {sorted(raw)[0]} in {path}")
-    model = GPT2(cfg)
+    with skip_init():
+        model = GPT2(cfg)
     assign(model, ours, path, origin)
     return LoadResult(model.eval(), "gpt2", None, {"source": str(path)})
 

@@ -26,7 +26,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from gptcore.registry import GptcoreError, LoadResult, Loader
-from gptcore.weights import assign, one_line, read_json, read_tensors
+from gptcore.weights import assign, one_line, read_json, read_tensors, skip_init
 from gptcore_llama.model import API_VERSION, Llama, LlamaConfig
 
 SAFETENSORS = "model.safetensors"
@@ -207,7 +207,8 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
         if name not in theirs_to_ours:
             raise GptcoreError(f"unexpected tensor {name} in {source[name]}")
         tensors[theirs_to_ours[name]] = tensor
-    model = Llama(cfg)
+    with skip_init():
+        model = Llama(cfg)
     assign(model, tensors, path, ours_to_theirs, files=source)
     files = sorted({str(p) for p in source.values()})
     return LoadResult(model.eval(), "llama", None, {"source": files[0] if len(files) == 1 else files})

@@ -139,9 +139,11 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dtype = x.dtype
-        x = F.rms_norm(x.float(), (x.shape[-1],), eps=self.eps)
-        return self.weight * x.to(dtype)
+        if x.dtype == self.weight.dtype == torch.float32:  # one fused kernel, scale included
+            return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
+        # Lower precision: normalise in float32, round, then scale (as transformers does).
+        normed = F.rms_norm(x.float(), (x.shape[-1],), eps=self.eps)
+        return self.weight * normed.to(x.dtype)
 
 
 class Attention(nn.Module):
