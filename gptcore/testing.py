@@ -136,6 +136,22 @@ def check_checkpoint_roundtrip(model: nn.Module, tmp_path: Path) -> None:
             assert torch.equal(value, s2["state"][idx][key]), f"optimizer state {idx}.{key} changed"
 
 
+def check_decode_layout(arch: str | Architecture, config: dict[str, Any], max_new_tokens: int = 6) -> None:
+    """:func:`gptcore.inference.decode_layout` keeps logits, greedy ids and the state dict."""
+    from gptcore.inference import decode_layout
+
+    ref, fast = build_tiny(arch, config), build_tiny(arch, config)
+    assert decode_layout(fast) > 0, "no float32 nn.Linear weight to re-lay out"
+    ids = torch.randint(0, ref.config.vocab_size, (2, 7), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        torch.testing.assert_close(fast(ids), ref(ids), rtol=0, atol=1e-5)
+    greedy = GenerationConfig(max_new_tokens, SamplingConfig(temperature=0.0))
+    prompts = [[1, 2, 3], [4, 5]]
+    assert generate_ids(fast, prompts, greedy) == generate_ids(ref, prompts, greedy)
+    a, b = ref.state_dict(), fast.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def check_architecture(arch: str | Architecture, config: dict[str, Any], tmp_path: Path) -> nn.Module:
     """Run every architecture check above on a tiny ``config``; returns the model."""
     a = _arch(arch)
@@ -148,6 +164,7 @@ def check_architecture(arch: str | Architecture, config: dict[str, Any], tmp_pat
     check_causal(model)
     check_kv_cache(model)
     check_generate(model)
+    check_decode_layout(a, config)
     check_checkpoint_roundtrip(model, tmp_path)
     return model
 
