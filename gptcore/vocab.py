@@ -11,11 +11,16 @@ from tokenkit import TokenkitError
 from gptcore.registry import GptcoreError
 
 
-def load_vocabulary(path: str | os.PathLike[str]) -> Any:
-    """``tokenkit.load(path)`` with a one-line :class:`GptcoreError` on failure."""
-    if not os.path.exists(path):
-        raise GptcoreError(f"tokenizer not found: {path}")
+def load_vocabulary(spec: str | os.PathLike[str]) -> Any:
+    """``tokenkit.load(spec)`` with a one-line :class:`GptcoreError` on failure.
+
+    ``spec`` is what tokenkit accepts: a vocabulary path, or a named one such as ``gpt2``
+    (GPT-2's own BPE, the tokenizer of OpenAI's weights) or ``tiktoken:cl100k_base``.
+    """
     try:
-        return tokenkit.load(str(path))
+        return tokenkit.load(os.fspath(spec))
     except TokenkitError as exc:
-        raise GptcoreError(f"cannot load tokenizer {path}: {str(exc).splitlines()[0]}") from None
+        message = str(exc).splitlines()[0]
+        if not os.path.exists(spec):
+            raise GptcoreError(f"tokenizer {message.removeprefix('vocabulary ')}") from None
+        raise GptcoreError(f"cannot load tokenizer {spec}: {message}") from None

@@ -142,3 +142,15 @@ def test_pretrain_and_resume(vocab_dir, tmp_path):
     err = run("pretrain", "--arch", "gpt2", "--tokenizer", vocab_dir, "--data", tmp_path / "none.txt",
               "--out", out, ok=False).output
     assert "none.txt" in err
+
+
+def test_named_tokenizer_spec_and_unknown_tokenizer():
+    """``--tokenizer gpt2`` (GPT-2's own BPE, as for OpenAI's weights) works like a path."""
+    from tests.conftest import corpus_path
+
+    corpus_path("gpt2")
+    out = run("next", "gpt2-124m-ctx256", "--tokenizer", "gpt2", "--prompt", "Every effort moves",
+              "--top-k", "3").output
+    assert len([line for line in out.splitlines() if "%" in line or "0." in line]) >= 3
+    bad = run("next", "gpt2-124m-ctx256", "--tokenizer", "no-such-vocab", "--prompt", "x", ok=False)
+    assert "tokenizer no-such-vocab not found" in bad.output
