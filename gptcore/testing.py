@@ -174,19 +174,19 @@ def check_architecture(arch: str | Architecture, config: dict[str, Any], tmp_pat
 # --------------------------------------------------------------------------------------------
 
 
-def _load(loader: str, path: Path) -> Any:
-    return get_loader(loader).load(path, {})
+def _load_error(loader: str, path: Path, what: str) -> GptcoreError:
+    """The GptcoreError that loading ``path`` raises; fails the check if it loads."""
+    try:
+        get_loader(loader).load(path, {})
+    except GptcoreError as exc:
+        return exc
+    raise AssertionError(f"loader {loader} accepted {what}")
 
 
 def check_loader_missing_path(loader: str, tmp_path: Path) -> None:
     """Loading a path that does not exist raises a one-line GptcoreError naming it."""
     missing = tmp_path / "does-not-exist"
-    try:
-        _load(loader, missing)
-    except GptcoreError as exc:
-        assert_one_line_error(exc, str(missing))
-    else:
-        raise AssertionError(f"loader {loader} accepted a missing path")
+    assert_one_line_error(_load_error(loader, missing, "a missing path"), str(missing))
 
 
 def _copy(src: Path, tmp_path: Path, name: str) -> Path:
@@ -205,12 +205,7 @@ def check_loader_corrupt_file(loader: str, good: Path, weights_name: str | None,
         target = copy / weights_name if weights_name else copy
         data = target.read_bytes()
         target.write_bytes(data[: len(data) // 2] if kind == "truncated" else b"\x07" * 64)
-        try:
-            _load(loader, copy)
-        except GptcoreError as exc:
-            assert_one_line_error(exc, str(target))
-        else:
-            raise AssertionError(f"loader {loader} accepted a {kind} file")
+        assert_one_line_error(_load_error(loader, copy, f"a {kind} file"), str(target))
 
 
 def check_loader_shape_mismatch(loader: str, good: Path, weights_name: str | None, tensor: str,
@@ -222,13 +217,8 @@ def check_loader_shape_mismatch(loader: str, good: Path, weights_name: str | Non
     original = tuple(tensors[tensor].shape)
     tensors[tensor] = torch.zeros(original[0] + 1, *original[1:])
     save_file(tensors, str(target))
-    try:
-        _load(loader, copy)
-    except GptcoreError as exc:
-        bad = (original[0] + 1, *original[1:])
-        assert_one_line_error(exc, tensor.removeprefix("transformer."))
-        message = str(exc)
-        assert str(bad) in message or str(bad[::-1]) in message, message
-        assert str(original) in message or str(original[::-1]) in message, message
-    else:
-        raise AssertionError(f"loader {loader} accepted tensor {tensor} with a wrong shape")
+    exc = _load_error(loader, copy, f"tensor {tensor} with a wrong shape")
+    assert_one_line_error(exc, tensor.removeprefix("transformer."))
+    bad, message = (original[0] + 1, *original[1:]), str(exc)
+    assert str(bad) in message or str(bad[::-1]) in message, message
+    assert str(original) in message or str(original[::-1]) in message, message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 import torch
@@ -151,6 +152,7 @@ def test_named_tokenizer_spec_and_unknown_tokenizer():
     corpus_path("gpt2")
     out = run("next", "gpt2-124m-ctx256", "--tokenizer", "gpt2", "--prompt", "Every effort moves",
               "--top-k", "3").output
-    assert len([line for line in out.splitlines() if "%" in line or "0." in line]) >= 3
+    rows = [line for line in out.splitlines() if re.search(r"\s\d+\s+0\.\d{4}\s", line)]
+    assert len(rows) == 3, out  # token, id, probability, bar for each of the top 3
     bad = run("next", "gpt2-124m-ctx256", "--tokenizer", "no-such-vocab", "--prompt", "x", ok=False)
     assert "tokenizer no-such-vocab not found" in bad.output
