@@ -9,3 +9,9 @@ from __future__ import annotations
 
 class TokenkitError(Exception):
     """Bad input or an impossible request, explained in one line."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (library errors can span many lines)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
