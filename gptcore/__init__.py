@@ -1,1 +1,83 @@
-"""gptcore: pretrain, sample and checkpoint GPT-style models on tokenkit vocabularies."""
+"""gptcore: pretrain, sample and checkpoint GPT-style models on tokenkit vocabularies.
+
+The main path is one import away; each name loads its module on first use, so
+``import gptcore`` stays cheap (no torch until a name is touched)::
+
+    import gptcore, tokenkit
+
+    vocab = tokenkit.load("VOCAB")
+    model = gptcore.build_model(preset="gpt2-124m-ctx256", vocab_size=vocab.vocab_size)
+    train_ids, val_ids = gptcore.split_tokens(vocab.encode(text))
+    gptcore.train(model, train_ids, val_ids, gptcore.TrainConfig(steps=200), out_dir="runs/verdict")
+    model = gptcore.load_model("runs/verdict/checkpoint").model
+    cfg = gptcore.GenerationConfig(40, gptcore.SamplingConfig(temperature=0.8), seed=1)
+    print(gptcore.generate(model, vocab, "Every effort moves you", cfg)[0])
+
+>>> import tempfile, gptcore
+>>> model = gptcore.build_model("gpt2", vocab_size=50, context_length=8, emb_dim=16, n_layers=1, n_heads=2)
+>>> path = gptcore.save_checkpoint(tempfile.mkdtemp() + "/ckpt", model, step=3)
+>>> loaded = gptcore.load_checkpoint(path)
+>>> loaded.step, loaded.model.config == model.config
+(3, True)
+
+Plugin authors import from :mod:`gptcore.plugin`; the model rules are in :mod:`gptcore.protocol`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "build_model": "gptcore.registry",
+    "load_model": "gptcore.registry",
+    "GenerationConfig": "gptcore.generation",
+    "generate": "gptcore.generation",
+    "chat": "gptcore.generation",
+    "SamplingConfig": "gptcore.sampling",
+    "TrainConfig": "gptcore.training",
+    "TrainResult": "gptcore.training",
+    "split_tokens": "gptcore.training",
+    "train": "gptcore.training",
+    "resume": "gptcore.training",
+    "Checkpoint": "gptcore.checkpoint",
+    "load_checkpoint": "gptcore.checkpoint",
+    "save_checkpoint": "gptcore.checkpoint",
+    "decode_layout": "gptcore.inference",
+    "load_vocabulary": "gptcore.vocab",
+    "GptcoreError": "gptcore.errors",
+    "PluginError": "gptcore.errors",
+}
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads lazily
+    from gptcore.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from gptcore.errors import GptcoreError, PluginError
+    from gptcore.generation import GenerationConfig, chat, generate
+    from gptcore.inference import decode_layout
+    from gptcore.registry import build_model, load_model
+    from gptcore.sampling import SamplingConfig
+    from gptcore.training import TrainConfig, TrainResult, resume, split_tokens, train
+    from gptcore.vocab import load_vocabulary
+
+
+def __getattr__(name: str) -> Any:
+    """Load an exported name's module on first use (lazy: torch costs ~1 s to import)."""
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    if name == "__version__":  # importlib.metadata costs ~40 ms: only when asked
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("tokenkit-gptcore")
+        except PackageNotFoundError:  # a source tree that is not installed
+            return "0.0.0+unknown"
+    raise AttributeError(f"module 'gptcore' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS) | {"__version__"})
+
+
+__all__ = sorted(_EXPORTS)

@@ -7,8 +7,10 @@ A checkpoint is a directory::
     model.safetensors      model state (each shared tensor stored once)
     optimizer.safetensors  optimizer state tensors (optional)
 
-It is written into a temporary sibling directory and renamed into place, so a crash leaves
-either the previous checkpoint or the new one, never a half-written one.  Nothing is unpickled
+It is written into a hidden sibling directory and swapped into place by
+:func:`tokenkit.atomic.atomic_directory`, so a crash leaves either the previous checkpoint or
+the new one, never a half-written one; :func:`load_checkpoint` first finishes a swap that a
+killed writer left half-done (:func:`tokenkit.atomic.recover`).  Nothing is unpickled
 on load.  Names never carry ``torch.compile``'s ``_orig_mod.`` prefix.
 """
 
@@ -19,8 +21,6 @@ import dataclasses
 import json
 import os
 import random
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,10 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from gptcore.registry import GptcoreError, architecture_for, get_architecture
+from tokenkit.atomic import atomic_directory, recover
+
+from gptcore.errors import GptcoreError
+from gptcore.registry import architecture_for, get_architecture
 from gptcore.weights import assign, read_json, read_tensors, skip_init
 
 FORMAT = "gptcore-checkpoint"
@@ -140,17 +143,6 @@ class Checkpoint:
     path: Path | None = None
 
 
-def _atomic_replace_dir(tmp: Path, target: Path) -> None:
-    """Move the finished ``tmp`` onto ``target``; the old ``target`` is removed only afterwards."""
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, old / "ckpt")
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
-
-
 def save_checkpoint(path: str | os.PathLike[str], model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None, *, step: int = 0,
                     vocabulary: str | None = None, extra: dict[str, Any] | None = None,
@@ -161,7 +153,6 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module,
     cost of waiting for the disk).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     plain = unwrap(model)
     arch = architecture_for(plain)
     tensors, aliases = dedup_state(plain.state_dict())
@@ -171,8 +162,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module,
         "tied": aliases, "rng": rng_state() if save_rng else None, "extra": extra or {},
         "optimizer": None,
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+    with atomic_directory(target, force=True) as tmp:
         save_file(tensors, str(tmp / MODEL_FILE), metadata={"format": "pt"})
         if optimizer is not None:
             opt_tensors, meta["optimizer"] = _optimizer_parts(optimizer)
@@ -182,10 +172,6 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module,
             for f in tmp.iterdir():
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
-        _atomic_replace_dir(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
@@ -203,6 +189,7 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
 def load_checkpoint(path: str | os.PathLike[str], *, load_optimizer: bool = True) -> Checkpoint:
     """Rebuild the model from its registered architecture and load every tensor, checked."""
     root = Path(path)
+    recover(root)  # a writer killed mid-swap leaves the complete copy beside ``root``
     meta = read_meta(root)
     arch = get_architecture(meta["architecture"])
     try:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from tokenkit.atomic import atomic_directory
 from torch import nn
 
-from gptcore.checkpoint import _atomic_replace_dir, unwrap
-from gptcore.registry import GptcoreError, architecture_for
+from gptcore.checkpoint import unwrap
+from gptcore.errors import GptcoreError
+from gptcore.registry import architecture_for
 
 
 def export(model: nn.Module, fmt: str, out: str | os.PathLike[str], *, force: bool = False) -> Path:
-    """Write ``model`` as ``fmt`` into directory ``out`` (built in a temp dir, then renamed)."""
+    """Write ``model`` as ``fmt`` into directory ``out`` (built in a hidden sibling, then swapped in)."""
     plain = unwrap(model)
     arch = architecture_for(plain)
     if fmt not in arch.exporters:
@@ -23,12 +23,6 @@ def export(model: nn.Module, fmt: str, out: str | os.PathLike[str], *, force: bo
     target = Path(out)
     if target.exists() and not force:
         raise GptcoreError(f"output exists: {target} (use --force to replace it)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+    with atomic_directory(target, force=force) as tmp:
         arch.exporters[fmt](plain, tmp)
-        _atomic_replace_dir(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target

@@ -1,4 +1,4 @@
-"""Autoregressive generation for any architecture that follows the registry's model protocol.
+"""Autoregressive generation for any architecture that follows :mod:`gptcore.protocol`.
 
 The loop only calls ``model(ids, cache)`` and reads ``model.config.context_length``, so every
 registered family (GPT-2, a Llama plugin, ...) gets KV caching, batching, sampling and stop
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
-from torch import nn
+from tokenkit import Vocabulary
 
-from gptcore.registry import GptcoreError, KVCache
+from gptcore.errors import GptcoreError
+from gptcore.kvcache import KVCache
+from gptcore.protocol import LanguageModel
 from gptcore.sampling import SamplingConfig, sample
 
 TokenCallback = Callable[[int, int], None]
@@ -40,7 +41,7 @@ class GenerationConfig:
         return {self.eos_id} if isinstance(self.eos_id, int) else set(self.eos_id)
 
 
-def check_vocabulary(model: nn.Module, vocab: Any) -> None:
+def check_vocabulary(model: LanguageModel, vocab: Vocabulary) -> None:
     """One-line error when a tokenizer does not fit the model's embedding table."""
     model_size = model.config.vocab_size
     if vocab.vocab_size != model_size:
@@ -48,12 +49,12 @@ def check_vocabulary(model: nn.Module, vocab: Any) -> None:
                            f"vocab_size {model_size}")
 
 
-def _device(model: nn.Module) -> torch.device:
+def _device(model: LanguageModel) -> torch.device:
     return next(model.parameters()).device
 
 
 @torch.inference_mode()
-def generate_ids(model: nn.Module, prompts: Sequence[Sequence[int]], cfg: GenerationConfig,
+def generate_ids(model: LanguageModel, prompts: Sequence[Sequence[int]], cfg: GenerationConfig,
                  decode: Callable[[list[int]], str] | None = None,
                  on_token: TokenCallback | None = None) -> list[list[int]]:
     """New token ids for each prompt (``num_return_sequences`` per prompt, prompt-major).
@@ -86,7 +87,7 @@ def generate_ids(model: nn.Module, prompts: Sequence[Sequence[int]], cfg: Genera
     return results
 
 
-def _generate_group(model: nn.Module, prompts: list[list[int]], members: list[int],
+def _generate_group(model: LanguageModel, prompts: list[list[int]], members: list[int],
                     results: list[list[int]], cfg: GenerationConfig,
                     generator: torch.Generator | None, decode: Callable[[list[int]], str] | None,
                     on_token: TokenCallback | None) -> None:
@@ -133,7 +134,7 @@ def trim_at_stop(text: str, stop_strings: Sequence[str]) -> str:
     return text if cut < 0 else text[:cut]
 
 
-def generate(model: nn.Module, vocab: Any, prompts: str | Sequence[str], cfg: GenerationConfig,
+def generate(model: LanguageModel, vocab: Vocabulary, prompts: str | Sequence[str], cfg: GenerationConfig,
              on_token: TokenCallback | None = None) -> list[str]:
     """Completions (text after the prompt) for one or more prompts, with a tokenkit vocabulary."""
     check_vocabulary(model, vocab)
@@ -150,7 +151,7 @@ def generate(model: nn.Module, vocab: Any, prompts: str | Sequence[str], cfg: Ge
 CHAT_TOKENS = ("<bos>", "<start_of_turn>", "<end_of_turn>", "<eos>")
 
 
-def _special(vocab: Any, token: str) -> int | None:
+def _special(vocab: Vocabulary, token: str) -> int | None:
     specials = getattr(vocab, "specials", {}) or {}
     if token in specials:
         return specials[token]
@@ -167,7 +168,7 @@ class ChatPrompt:
     templated: bool
 
 
-def chat_prompt(vocab: Any, messages: Sequence[tuple[str, str]]) -> ChatPrompt:
+def chat_prompt(vocab: Vocabulary, messages: Sequence[tuple[str, str]]) -> ChatPrompt:
     """Apply the turn template (``<bos><start_of_turn>user\\n…<end_of_turn>\\n<start_of_turn>model\\n``).
 
     Special tokens are inserted by id, never by encoding their text.  Without
@@ -188,7 +189,7 @@ def chat_prompt(vocab: Any, messages: Sequence[tuple[str, str]]) -> ChatPrompt:
     return ChatPrompt(ids, (eos,) if eos is not None else (), ("\nUser:",), False)
 
 
-def chat(model: nn.Module, vocab: Any, messages: Sequence[tuple[str, str]], cfg: GenerationConfig,
+def chat(model: LanguageModel, vocab: Vocabulary, messages: Sequence[tuple[str, str]], cfg: GenerationConfig,
          on_token: TokenCallback | None = None) -> str:
     """The model's reply to ``messages`` (``(role, text)`` pairs, role ``user``/``assistant``)."""
     check_vocabulary(model, vocab)

@@ -25,8 +25,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from gptcore.checkpoint import load_checkpoint, save_checkpoint
+from gptcore.errors import GptcoreError
 from gptcore.generation import GenerationConfig, generate_ids
-from gptcore.registry import Architecture, GptcoreError, get_architecture, get_loader
+from gptcore.inference import decode_layout
+from gptcore.interfaces import Architecture
+from gptcore.kvcache import KVCache
+from gptcore.registry import get_architecture, get_loader
 from gptcore.sampling import SamplingConfig
 
 
@@ -74,8 +78,6 @@ def check_causal(model: nn.Module, length: int = 8) -> None:
 
 def check_kv_cache(model: nn.Module, length: int = 10, atol: float = 1e-5) -> None:
     """Prefill + chunk + one-token decode through a KV cache equals one full forward."""
-    from gptcore.registry import KVCache
-
     vocab = model.config.vocab_size
     ids = torch.randint(0, vocab, (2, length), generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
@@ -138,8 +140,6 @@ def check_checkpoint_roundtrip(model: nn.Module, tmp_path: Path) -> None:
 
 def check_decode_layout(arch: str | Architecture, config: dict[str, Any], max_new_tokens: int = 6) -> None:
     """:func:`gptcore.inference.decode_layout` keeps logits, greedy ids and the state dict."""
-    from gptcore.inference import decode_layout
-
     ref, fast = build_tiny(arch, config), build_tiny(arch, config)
     assert decode_layout(fast) > 0, "no float32 nn.Linear weight to re-lay out"
     ids = torch.randint(0, ref.config.vocab_size, (2, 7), generator=torch.Generator().manual_seed(5))

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gptcore.checkpoint import Checkpoint, load_checkpoint, restore_rng, save_checkpoint, unwrap
-from gptcore.registry import GptcoreError
+from gptcore.errors import GptcoreError
 
 
 @dataclass

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import tokenkit
-from tokenkit import TokenkitError
+from tokenkit import TokenkitError, Vocabulary
+from tokenkit.errors import one_line
 
-from gptcore.registry import GptcoreError
+from gptcore.errors import GptcoreError
 
 
-def load_vocabulary(spec: str | os.PathLike[str]) -> Any:
+def load_vocabulary(spec: str | os.PathLike[str]) -> Vocabulary:
     """``tokenkit.load(spec)`` with a one-line :class:`GptcoreError` on failure.
 
     ``spec`` is what tokenkit accepts: a vocabulary path, or a named one such as ``gpt2``
@@ -20,7 +20,7 @@ def load_vocabulary(spec: str | os.PathLike[str]) -> Any:
     try:
         return tokenkit.load(os.fspath(spec))
     except TokenkitError as exc:
-        message = str(exc).splitlines()[0]
+        message = one_line(exc)
         if not os.path.exists(spec):
             raise GptcoreError(f"tokenizer {message.removeprefix('vocabulary ')}") from None
         raise GptcoreError(f"cannot load tokenizer {spec}: {message}") from None

@@ -1,7 +1,8 @@
 """Safe weight-file reading and checked state-dict assignment, for gptcore's loaders and plugins'.
 
 Public on purpose: a plugin's loader (e.g. gptcore-llama's) reads tensors and config files
-and copies them into its model with the same safety rules and one-line errors as GPT-2's.
+and copies them into its model with the same safety rules and one-line errors as GPT-2's
+(plugins import them from :mod:`gptcore.plugin`).  ``one_line`` is tokenkit's, re-exported.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from gptcore.registry import GptcoreError
+from gptcore.errors import GptcoreError, one_line
 
 PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt")
 _INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
@@ -77,12 +78,6 @@ def read_tensors(path: Path, what: str = "weights file") -> dict[str, torch.Tens
     raise GptcoreError(f"unsupported weights file type {path.suffix!r}: {path}")
 
 
-def one_line(exc: BaseException) -> str:
-    """The first line of an exception's message (library errors can span many lines)."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 def read_json(path: Path, what: str = "config file") -> Any:
     """A JSON file, or a one-line error naming it."""
     if not path.is_file():
@@ -124,3 +119,6 @@ def assign(model: nn.Module, tensors: Mapping[str, torch.Tensor], source: Path,
     with torch.no_grad():
         for name, tensor in tensors.items():
             params[name].copy_(tensor.to(params[name].dtype))
+
+
+__all__ = ["PICKLE_SUFFIXES", "assign", "one_line", "read_json", "read_tensors", "skip_init"]

@@ -1,1 +1,5 @@
-"""Built-in weight loaders (registered through entry points, like any plugin)."""
+"""Loaders that belong to no model family: gptcore's own checkpoints (:mod:`.checkpoint`).
+
+A family's loaders live in its package (``gptcore.models.gpt2.hf``, ``.textbook``);
+``gptcore.loaders.hf_gpt2`` and ``gptcore.loaders.textbook`` are deprecated aliases of those.
+"""

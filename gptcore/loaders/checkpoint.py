@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from gptcore.checkpoint import FORMAT, META, load_checkpoint
-from gptcore.registry import GptcoreError, LoadResult, Loader
+from gptcore.errors import GptcoreError
+from gptcore.interfaces import LoadResult, Loader
 
 
 def detect(path: Path) -> bool:

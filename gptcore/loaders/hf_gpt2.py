@@ -1,139 +1,14 @@
-"""Loader and exporter for Hugging Face GPT-2 directories (OpenAI's weights as on the hub).
+"""Deprecated location of the Hugging Face GPT-2 loader: use :mod:`gptcore.models.gpt2.hf`.
 
-Layout: ``config.json`` + ``model.safetensors`` (preferred) or ``pytorch_model.bin`` (read with
-``weights_only=True``).  Names may carry the ``transformer.`` prefix (``GPT2LMHeadModel``) or not
-(``GPT2Model``, OpenAI's upload).  HF's ``Conv1D`` stores weights as ``[in, out]``; gptcore's
-``nn.Linear`` wants ``[out, in]``, hence the transposes.
+Kept so code written against plugin API 1 keeps importing; nothing in gptcore imports it.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-from typing import Any
+import warnings
 
-import torch
-from safetensors.torch import save_file
-from torch import nn
+from gptcore.models.gpt2.hf import (LOADER, WEIGHT_FILES, config_from_hf, detect, export_hf, load,  # noqa: F401
+                                    name_map)
 
-from gptcore.weights import assign, read_json, read_tensors, skip_init
-from gptcore.models.gpt2 import GPT2, GPT2Config
-from gptcore.registry import GptcoreError, LoadResult, Loader
-
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-_TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
-_BUFFERS = re.compile(r"h\.\d+\.attn\.(bias|masked_bias)$")  # causal-mask buffers, not weights
-_ACTIVATIONS = {"gelu_new": "tanh", "gelu_pytorch_tanh": "tanh", "gelu_fast": "tanh", "gelu": "none"}
-
-
-def name_map(cfg: GPT2Config) -> dict[str, str]:
-    """gptcore parameter name -> HF GPT-2 name (without the ``transformer.`` prefix)."""
-    m = {"tok_emb.weight": "wte.weight", "pos_emb.weight": "wpe.weight",
-         "ln_f.weight": "ln_f.weight", "ln_f.bias": "ln_f.bias"}
-    for i in range(cfg.n_layers):
-        for ours, theirs in (("ln1", "ln_1"), ("ln2", "ln_2"), ("attn.qkv", "attn.c_attn"),
-                             ("attn.proj", "attn.c_proj"), ("mlp.fc", "mlp.c_fc"),
-                             ("mlp.proj", "mlp.c_proj")):
-            for kind in ("weight", "bias"):
-                m[f"blocks.{i}.{ours}.{kind}"] = f"h.{i}.{theirs}.{kind}"
-    if not cfg.tie_weights:
-        m["lm_head.weight"] = "lm_head.weight"
-    return m
-
-
-def config_from_hf(hf: dict[str, Any], path: Path) -> GPT2Config:
-    """Translate a HF ``config.json`` into a :class:`GPT2Config` (unsupported options error)."""
-    if hf.get("model_type", "gpt2") != "gpt2":
-        raise GptcoreError(f"{path} is model_type {hf.get('model_type')!r}, not 'gpt2'")
-    act = hf.get("activation_function", "gelu_new")
-    if act not in _ACTIVATIONS:
-        raise GptcoreError(f"{path}: activation_function {act!r} is not supported")
-    for key, ok in (("scale_attn_by_inverse_layer_idx", False), ("scale_attn_weights", True)):
-        if hf.get(key, ok) != ok:
-            raise GptcoreError(f"{path}: {key}={hf[key]} is not supported")
-    if hf.get("n_inner") not in (None, 4 * hf["n_embd"]):
-        raise GptcoreError(f"{path}: n_inner={hf['n_inner']} is not supported (must be 4*n_embd)")
-    try:
-        return GPT2Config(
-            vocab_size=hf["vocab_size"], context_length=hf["n_positions"], emb_dim=hf["n_embd"],
-            n_layers=hf["n_layer"], n_heads=hf["n_head"], dropout=float(hf.get("resid_pdrop", 0.0)),
-            qkv_bias=True, bias=True, tie_weights=bool(hf.get("tie_word_embeddings", True)),
-            layer_norm_eps=float(hf.get("layer_norm_epsilon", 1e-5)), gelu_approximate=_ACTIVATIONS[act])
-    except KeyError as exc:
-        raise GptcoreError(f"{path} lacks field {exc.args[0]!r}") from None
-
-
-def detect(path: Path) -> bool:
-    """A directory with a GPT-2 ``config.json`` and a known weights file."""
-    cfg = path / "config.json"
-    if not (path.is_dir() and cfg.is_file()):
-        return False
-    try:
-        return json.loads(cfg.read_text()).get("model_type") == "gpt2"
-    except (OSError, ValueError):
-        return False
-
-
-def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
-    """Read a HF GPT-2 directory into a gptcore :class:`GPT2`."""
-    cfg_path = path / "config.json"
-    hf = read_json(cfg_path)
-    cfg = config_from_hf(hf, cfg_path)
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(cfg, key, value)
-    weights = next((path / f for f in WEIGHT_FILES if (path / f).is_file()), None)
-    if weights is None:
-        raise GptcoreError(f"weights file not found: {path / WEIGHT_FILES[0]} (or {WEIGHT_FILES[1]})")
-    raw = read_tensors(weights)
-    raw = {k.removeprefix("transformer."): v for k, v in raw.items()
-           if not _BUFFERS.match(k.removeprefix("transformer."))}
-    if cfg.tie_weights:
-        raw.pop("lm_head.weight", None)  # saved by some versions even when tied
-    theirs_to_ours = {v: k for k, v in name_map(cfg).items()}
-    tensors, origin = {}, {ours: theirs for ours, theirs in name_map(cfg).items()}
-    for name, tensor in raw.items():
-        if name not in theirs_to_ours:
-            raise GptcoreError(f"unexpected tensor {name} in {weights}")
-        if name.endswith(_TRANSPOSED):
-            tensor = tensor.t()
-        tensors[theirs_to_ours[name]] = tensor
-    with skip_init():
-        model = GPT2(cfg)
-    assign(model, tensors, weights, origin)
-    return LoadResult(model.eval(), "gpt2", None, {"source": str(weights)})
-
-
-def export_hf(model: nn.Module, out_dir: Path) -> None:
-    """Write ``model`` (a :class:`GPT2`) as a directory ``GPT2LMHeadModel.from_pretrained`` reads."""
-    cfg: GPT2Config = model.config
-    state = {k: v for k, v in model.state_dict().items()}
-    tensors: dict[str, torch.Tensor] = {}
-    for ours, theirs in name_map(cfg).items():
-        if ours in state:
-            t = state[ours].detach().float()
-        else:  # bias-free variant: HF's Conv1D/LayerNorm always have a bias
-            weight = state[ours.replace(".bias", ".weight")]
-            t = torch.zeros(weight.shape[0])
-        if theirs.endswith(_TRANSPOSED):
-            t = t.t()
-        key = theirs if theirs == "lm_head.weight" else f"transformer.{theirs}"
-        tensors[key] = t.contiguous().clone()
-    save_file(tensors, str(out_dir / "model.safetensors"), metadata={"format": "pt"})
-    hf = {
-        "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
-        "vocab_size": cfg.vocab_size, "n_positions": cfg.context_length, "n_embd": cfg.emb_dim,
-        "n_layer": cfg.n_layers, "n_head": cfg.n_heads, "n_inner": None,
-        "activation_function": "gelu_new" if cfg.gelu_approximate == "tanh" else "gelu",
-        "resid_pdrop": cfg.dropout, "embd_pdrop": cfg.dropout, "attn_pdrop": cfg.dropout,
-        "layer_norm_epsilon": cfg.layer_norm_eps, "initializer_range": 0.02,
-        "tie_word_embeddings": cfg.tie_weights, "scale_attn_weights": True,
-        "torch_dtype": "float32",
-    }
-    (out_dir / "config.json").write_text(json.dumps(hf, indent=2) + "\n")
-
-
-LOADER = Loader(
-    name="hf-gpt2", detect=detect, load=load, architectures=("gpt2",),
-    description="Hugging Face GPT-2 directory (config.json + model.safetensors / pytorch_model.bin)")
+warnings.warn("gptcore.loaders.hf_gpt2 is deprecated: import gptcore.models.gpt2.hf",
+              DeprecationWarning, stacklevel=2)

@@ -18,8 +18,8 @@ from gptcore import registry
 from gptcore.registry import ARCH_GROUP, LOADER_GROUP, PluginError
 
 BROKEN_MODULE = textwrap.dedent("""
-    from gptcore.registry import Architecture, Loader
-    from gptcore_llama.model import ARCHITECTURE as _LLAMA
+    from gptcore.plugin import Architecture, Loader
+    from gptcore_llama import ARCHITECTURE as _LLAMA
     import dataclasses
 
     FUTURE = dataclasses.replace(_LLAMA, name="future-llama", api_version=99)
@@ -103,7 +103,7 @@ def test_duplicate_name_is_unusable_with_both_distributions_named(monkeypatch: p
                                                                   tmp_path: Path) -> None:
     (tmp_path / "broken_llama_plugin_xyz.py").write_text(BROKEN_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
-    eps = [_ep("llama", "gptcore_llama.model:ARCHITECTURE", ARCH_GROUP, "gptcore-llama"),
+    eps = [_ep("llama", "gptcore_llama:ARCHITECTURE", ARCH_GROUP, "gptcore-llama"),
            _ep("llama", "broken_llama_plugin_xyz:SECOND_LLAMA", ARCH_GROUP, "llama-fork"),
            _ep("gpt2", "gptcore.models.gpt2:ARCHITECTURE", ARCH_GROUP, "tokenkit-gptcore")]
     found = registry.discover(ARCH_GROUP, eps)

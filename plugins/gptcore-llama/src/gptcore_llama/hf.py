@@ -9,7 +9,7 @@ q/k permutation: transformers' conversion script permutes Meta's interleaved q/k
 "rotate half" RoPE layout; gptcore-llama uses that same layout, so HF tensors map 1:1 (see
 :func:`gptcore_llama.model.permute_meta_qk` for Meta's original checkpoints).
 
-Only the public plugin interface of gptcore (:mod:`gptcore.registry`) is used.
+Only gptcore's plugin namespace (:mod:`gptcore.plugin`) is used.
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from gptcore.registry import GptcoreError, LoadResult, Loader
-from gptcore.weights import assign, one_line, read_json, read_tensors, skip_init
+from gptcore.plugin import GptcoreError, LoadResult, Loader, assign, one_line, read_json, read_tensors, skip_init
 from gptcore_llama.model import API_VERSION, Llama, LlamaConfig
 
 SAFETENSORS = "model.safetensors"

@@ -1,4 +1,4 @@
-"""Llama in one readable file, registered as the ``llama`` architecture plugin.
+"""Llama in one readable file (registered as the ``llama`` architecture by the package).
 
 Pre-norm decoder with RMSNorm, rotary position embeddings (RoPE, optionally with Llama 3's
 frequency scaling), SwiGLU MLP, grouped-query attention (``n_kv_heads`` key/value heads shared
@@ -10,21 +10,21 @@ projections were already permuted from Meta's interleaved layout by transformers
 script, load without any further permutation.  :func:`permute_meta_qk` converts a projection
 in Meta's original interleaved layout.
 
-It follows the model protocol documented in :mod:`gptcore.registry`: ``forward(ids, cache)``,
-keys/values of shape ``[B, n_kv_heads, T, head_dim]`` through :class:`gptcore.registry.KVCache`.
+It follows :mod:`gptcore.protocol`: ``forward(ids, cache)``, keys/values of shape
+``[B, n_kv_heads, T, head_dim]`` through :class:`gptcore.plugin.KVCache`.  It knows nothing of
+weight formats: :mod:`gptcore_llama.hf` imports it, never the other way round.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gptcore.registry import Architecture, KVCache
+from gptcore.plugin import KVCache
 
 #: The gptcore plugin API this plugin was written against (a literal, not gptcore's constant:
 #: gptcore rejects the plugin with a clear error if it no longer supports this version).
@@ -262,20 +262,3 @@ class Llama(nn.Module):
 def build(config: LlamaConfig) -> Llama:
     """Factory used by the registry."""
     return Llama(config)
-
-
-def _export_hf(model: nn.Module, out_dir: Path) -> None:
-    from gptcore_llama.hf import export_hf
-
-    export_hf(model, out_dir)
-
-
-ARCHITECTURE = Architecture(
-    name="llama",
-    config_class=LlamaConfig,
-    presets=PRESETS,
-    build=build,
-    exporters={"hf": _export_hf},
-    description="Llama (Meta 2023-24): RMSNorm, RoPE, SwiGLU, grouped-query attention (plugin gptcore-llama)",
-    api_version=API_VERSION,
-)

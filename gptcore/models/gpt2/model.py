@@ -1,20 +1,20 @@
-"""GPT-2 in one readable file, registered as the ``gpt2`` architecture plugin.
+"""GPT-2 in one readable file (registered as the ``gpt2`` architecture by the package).
 
 Pre-LayerNorm transformer with learned absolute positions, tanh-GELU MLP, fused QKV projection,
 ``scaled_dot_product_attention`` and (by default) the output head tied to the token embedding.
-It follows the model protocol documented in :mod:`gptcore.registry`.
+It follows :mod:`gptcore.protocol`.  It knows nothing of weight formats: the loaders in
+:mod:`.hf` and :mod:`.textbook` import it, never the other way round.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gptcore.registry import Architecture, KVCache
+from gptcore.kvcache import KVCache
 
 
 @dataclass
@@ -155,19 +155,3 @@ class GPT2(nn.Module):
 def build(config: GPT2Config) -> GPT2:
     """Factory used by the registry."""
     return GPT2(config)
-
-
-def _export_hf(model: nn.Module, out_dir: Path) -> None:
-    from gptcore.loaders.hf_gpt2 import export_hf
-
-    export_hf(model, out_dir)
-
-
-ARCHITECTURE = Architecture(
-    name="gpt2",
-    config_class=GPT2Config,
-    presets=PRESETS,
-    build=build,
-    exporters={"hf": _export_hf},
-    description="GPT-2 (OpenAI 2019); learned positions, tied head, SDPA attention",
-)

@@ -1,0 +1,45 @@
+"""Everything a plugin author needs, from one namespace (plugin API version 1).
+
+::
+
+    from gptcore.plugin import Architecture, KVCache, Loader, LoadResult, GptcoreError
+    from gptcore.plugin import assign, read_json, read_tensors, skip_init
+
+* :class:`Architecture`, :class:`Loader`, :class:`LoadResult`, :data:`PLUGIN_API_VERSION`:
+  what an entry point hands to gptcore (:mod:`gptcore.interfaces`);
+* :class:`LanguageModel`, :class:`ModelConfig`: the model protocol, the one written copy of the
+  rules a model follows (:mod:`gptcore.protocol`);
+* :class:`KVCache`: what attention layers write keys and values into (:mod:`gptcore.kvcache`);
+* :class:`GptcoreError`, :class:`PluginError`, :func:`one_line`: one-line errors
+  (:mod:`gptcore.errors`);
+* :func:`read_tensors`, :func:`read_json`, :func:`assign`, :func:`skip_init`,
+  :data:`PICKLE_SUFFIXES`: safe weight reading and checked assignment (:mod:`gptcore.weights`).
+
+The contract test kit is :mod:`gptcore.testing`.  Write ``api_version=1`` as a literal in a
+plugin, not this module's constant, so that gptcore can reject a plugin written for another
+version.
+
+>>> from dataclasses import dataclass
+>>> @dataclass
+... class TinyConfig:
+...     vocab_size: int = 8
+...     context_length: int = 4
+>>> arch = Architecture("tiny", TinyConfig, {"tiny-16": {"vocab_size": 16}}, build=lambda cfg: None,
+...                     api_version=1)
+>>> arch.make_config("tiny-16", context_length=2)
+TinyConfig(vocab_size=16, context_length=2)
+"""
+
+from __future__ import annotations
+
+from gptcore.errors import GptcoreError, PluginError, one_line
+from gptcore.interfaces import PLUGIN_API_VERSION, Architecture, LoadResult, Loader
+from gptcore.kvcache import KVCache
+from gptcore.protocol import LanguageModel, ModelConfig
+from gptcore.weights import PICKLE_SUFFIXES, assign, read_json, read_tensors, skip_init
+
+__all__ = [
+    "PICKLE_SUFFIXES", "PLUGIN_API_VERSION", "Architecture", "GptcoreError", "KVCache", "LanguageModel",
+    "LoadResult", "Loader", "ModelConfig", "PluginError", "assign", "one_line", "read_json",
+    "read_tensors", "skip_init",
+]
