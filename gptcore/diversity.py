@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gptcore.errors import GptcoreError
+
 
 def self_bleu(texts: Sequence[str]) -> float:
     """Mean sacrebleu BLEU of each text against all the others as references (0-100)."""
-    import sacrebleu
-
+    try:
+        import sacrebleu  # lazy: an optional dependency, needed by this command only
+    except ImportError:
+        raise GptcoreError("Self-BLEU needs sacrebleu: pip install sacrebleu") from None
     if len(texts) < 2:
         raise ValueError("Self-BLEU needs at least two samples")
     scores = []

@@ -1,0 +1,35 @@
+"""gptcore command line: ``main`` is the click group behind the ``gptcore`` console script and
+``python -m gptcore``.
+
+One module per area, each defining plain click commands that this file adds to the group:
+:mod:`.plugins` (list), :mod:`.generate` (generate, next, diversity), :mod:`.pretrain`,
+:mod:`.export`.  Errors pass through one adapter (:mod:`.errors`); output through one console
+(:mod:`.console`).  Only this package prints.  ``docs/cli-gptcore.md`` is generated from the
+help texts by :mod:`.reference`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from gptcore.cli import export, generate, plugins, pretrain
+from gptcore.cli.errors import DEBUG_ENV, GuardedGroup
+
+
+@click.group(cls=GuardedGroup)
+@click.version_option(package_name="tokenkit-gptcore", prog_name="gptcore")
+@click.option("--debug", is_flag=True,
+              help=f"Show the traceback of an unexpected error (or set {DEBUG_ENV}=1).")
+def main(debug: bool) -> None:
+    """Pretrain, sample and checkpoint GPT-style models.
+
+    \b
+    Example: gptcore generate gpt2-124m-ctx256 --tokenizer gpt2 --prompt "Every effort moves" --greedy
+    """
+
+
+for command in (plugins.list_cmd, generate.generate_cmd, generate.next_cmd, generate.diversity_cmd,
+                pretrain.pretrain_cmd, export.export_cmd):
+    main.add_command(command)
+
+__all__ = ["main"]

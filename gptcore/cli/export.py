@@ -1,0 +1,30 @@
+"""``gptcore export``: write a model in another format through its architecture's exporters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gptcore.cli.common import LOADER, MODEL_ARG, load_model
+from gptcore.cli.console import echo
+from gptcore.errors import GptcoreError
+from gptcore.export import export
+
+
+@click.command("export")
+@MODEL_ARG
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", default="hf", show_default=True, help="An exporter of MODEL's architecture.")
+@LOADER
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def export_cmd(model: str, out: Path, fmt: str, loader: str | None, force: bool) -> None:
+    """Write MODEL in another format (hf: a directory transformers loads).
+
+    \b
+    Example: gptcore export runs/verdict/checkpoint out/hf --format hf
+    """
+    if not Path(model).exists():
+        raise GptcoreError(f"model not found: {model}")
+    net, _ = load_model(model, loader, None)
+    echo(f"wrote {export(net, fmt, out, force=force)}")

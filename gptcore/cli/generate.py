@@ -1,0 +1,168 @@
+"""Inference commands: ``generate`` (sample text), ``next`` (the next-token distribution),
+``diversity`` (Self-BLEU of samples per sampling setting)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import torch
+from tokenkit import Vocabulary
+from tokenkit.atomic import atomic_file
+
+from gptcore.cli.common import LOADER, MODEL_ARG, TOKENIZER, config, default, model_and_vocab, sampling, sampling_options
+from gptcore.cli.console import echo, write_text
+from gptcore.diversity import self_bleu
+from gptcore.errors import GptcoreError
+from gptcore.generation import GenerationConfig, chat, generate
+from gptcore.sampling import SamplingConfig, next_token_distribution
+
+G = GenerationConfig
+
+
+class Streamer:
+    """Prints the growing completion, holding back incomplete UTF-8 sequences."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab, self.ids, self.shown = vocab, [], ""
+
+    def __call__(self, row: int, token: int) -> None:
+        self.ids.append(token)
+        text = self.vocab.decode(self.ids)
+        if text.endswith("\ufffd"):
+            return
+        write_text(text[len(self.shown):])
+        self.shown = text
+
+
+@click.command("generate")
+@MODEL_ARG
+@click.option("--prompt", required=True)
+@TOKENIZER
+@LOADER
+@click.option("--max-new-tokens", type=int, default=default(G, "max_new_tokens"), show_default=True)
+@sampling_options
+@click.option("--eos-id", type=int, multiple=True, help="Stop at this token id (repeatable).")
+@click.option("--stop", "stop_strings", multiple=True, help="Stop string (repeatable).")
+@click.option("--seed", type=int, default=default(G, "seed"))
+@click.option("--num-return-sequences", "-n", type=int, default=default(G, "num_return_sequences"),
+              show_default=True)
+@click.option("--no-cache", is_flag=True, help="Recompute the whole context every step.")
+@click.option("--chat", "chat_mode", is_flag=True, help="Wrap the prompt in the chat template.")
+@click.option("--no-stream", is_flag=True, help="Print only when done.")
+def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, max_new_tokens: int,
+                 temperature: float, greedy: bool, top_k: int | None, top_p: float | None, min_p: float | None,
+                 epsilon: float | None, repetition_penalty: float, eos_id: tuple[int, ...],
+                 stop_strings: tuple[str, ...], seed: int | None, num_return_sequences: int, no_cache: bool,
+                 chat_mode: bool, no_stream: bool) -> None:
+    """Continue PROMPT with MODEL (a checkpoint, HF or textbook weights, or a preset name).
+
+    \b
+    Example: gptcore generate runs/verdict/checkpoint --prompt "Every effort moves you" --seed 1
+    """
+    sampler = sampling(temperature, greedy, top_k, top_p, min_p, epsilon, repetition_penalty)
+    net, vocab = model_and_vocab(model, tokenizer, loader)
+    eos = list(eos_id) or [i for i in (vocab.specials.get("<eos>"),) if i is not None]
+    cfg = config(GenerationConfig, max_new_tokens=max_new_tokens, sampling=sampler, eos_id=tuple(eos) or None,
+                 stop_strings=stop_strings, seed=seed, num_return_sequences=num_return_sequences,
+                 use_cache=not no_cache)
+    stream = not no_stream and num_return_sequences == 1
+    streamer = Streamer(vocab) if stream else None
+    if chat_mode:
+        texts = [chat(net, vocab, [("user", prompt)], cfg, on_token=streamer)]
+    else:
+        if stream:
+            write_text(prompt)
+        texts = generate(net, vocab, prompt, cfg, on_token=streamer)
+    if stream:
+        write_text("\n")
+        return
+    for i, text in enumerate(texts):
+        if len(texts) > 1:
+            echo(f"--- sample {i + 1}")
+        write_text((text if chat_mode else prompt + text) + "\n")
+
+
+@click.command("next")
+@MODEL_ARG
+@click.option("--prompt", required=True)
+@TOKENIZER
+@LOADER
+@click.option("--top-k", type=int, default=10, show_default=True, help="How many tokens to show.")
+@click.option("--temperature", type=float, default=1.0, show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PNG bar chart.")
+def next_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, top_k: int,
+             temperature: float, plot: Path | None) -> None:
+    """The next-token probability distribution after PROMPT, as a bar chart.
+
+    \b
+    Example: gptcore next runs/verdict/checkpoint --prompt "Every effort moves" --top-k 10 --plot next.png
+    """
+    net, vocab = model_and_vocab(model, tokenizer, loader)
+    ids = vocab.encode(prompt)
+    if not ids:
+        raise GptcoreError("empty prompt: give at least one token")
+    ids = ids[-net.config.context_length:]
+    with torch.inference_mode():
+        logits = net(torch.tensor([ids]))[0, -1]
+    try:
+        dist = next_token_distribution(logits, temperature, top_k)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    labels = [repr(vocab.decode([i])) for i, _ in dist]
+    width = max(len(label) for label in labels)
+    for (token_id, p), label in zip(dist, labels):
+        bar = "█" * max(1, round(p * 50)) if p > 0 else ""
+        echo(f"{label:>{width}} {token_id:>7}  {p:7.4f} {bar}")
+    if plot is not None:
+        _plot(plot, dist, labels, f"next token after {prompt[-40:]!r} (T={temperature})")
+        echo(f"wrote {plot}")
+
+
+def _plot(path: Path, dist: list[tuple[int, float]], labels: list[str], title: str) -> None:
+    """A bar chart PNG written atomically (matplotlib is heavy: imported only when asked)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(5, len(dist) * 0.6), 3.5))
+    ax.bar(range(len(dist)), [p for _, p in dist])
+    ax.set_xticks(range(len(dist)), labels, rotation=60, ha="right")
+    ax.set_ylabel("probability")
+    ax.set_title(title)
+    fig.tight_layout()
+    try:
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
+
+
+@click.command("diversity")
+@MODEL_ARG
+@click.option("--prompt", required=True)
+@TOKENIZER
+@LOADER
+@click.option("--n", "n_samples", type=click.IntRange(min=2), default=8, show_default=True,
+              help="Samples per setting.")
+@click.option("--max-new-tokens", type=int, default=30, show_default=True)
+@click.option("--temperature", "temperatures", type=float, multiple=True, help="Repeatable (default 0.5 1 1.5).")
+@click.option("--top-p", "top_ps", type=float, multiple=True, help="Repeatable, each at temperature 1.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def diversity_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, n_samples: int,
+                  max_new_tokens: int, temperatures: tuple[float, ...], top_ps: tuple[float, ...], seed: int) -> None:
+    """Self-BLEU of N samples per setting (lower = more diverse).
+
+    \b
+    Example: gptcore diversity runs/verdict/checkpoint --prompt "Every effort" --temperature 0.5 --top-p 0.9
+    """
+    settings = [config(SamplingConfig, temperature=t) for t in (temperatures or (() if top_ps else (0.5, 1.0, 1.5)))]
+    settings += [config(SamplingConfig, temperature=1.0, top_p=p) for p in top_ps]
+    net, vocab = model_and_vocab(model, tokenizer, loader)
+    echo("| temperature | top_p | Self-BLEU |\n|---:|---:|---:|")
+    for s in settings:
+        cfg = config(GenerationConfig, max_new_tokens=max_new_tokens, sampling=s, seed=seed,
+                     num_return_sequences=n_samples)
+        texts = generate(net, vocab, prompt, cfg)
+        echo(f"| {s.temperature} | {s.top_p if s.top_p is not None else '-'} | {self_bleu(texts):.2f} |")
