@@ -25,7 +25,14 @@ from gptcore.errors import GptcoreError
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings; ``seq_len`` defaults to the model's context length."""
+    """Optimisation settings; ``seq_len`` defaults to the model's context length.
+
+    The CLI's option defaults are read from these fields.  ``checkpoint_every`` (steps; the
+    last step is always saved, 0 = never) applies only when :func:`train` gets an ``out_dir``.
+
+    >>> TrainConfig(steps=200).checkpoint_every
+    50
+    """
 
     steps: int = 100
     batch_size: int = 2
@@ -36,7 +43,7 @@ class TrainConfig:
     grad_clip: float | None = 1.0
     eval_every: int = 10
     eval_batches: int = 4
-    checkpoint_every: int = 0
+    checkpoint_every: int = 50
     seed: int = 123
     bf16: bool = False
     fused: bool = True

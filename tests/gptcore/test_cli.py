@@ -156,3 +156,87 @@ def test_named_tokenizer_spec_and_unknown_tokenizer():
     assert len(rows) == 3, out  # token, id, probability, bar for each of the top 3
     bad = run("next", "gpt2-124m-ctx256", "--tokenizer", "no-such-vocab", "--prompt", "x", ok=False)
     assert "tokenizer no-such-vocab not found" in bad.output
+
+
+# --------------------------------------------------------------------------------------------
+# the package's one error adapter, --version, python -m gptcore
+# --------------------------------------------------------------------------------------------
+
+
+def _boom(*args, **kwargs):
+    raise RuntimeError("boom\nsecond line")
+
+
+def test_unexpected_error_is_one_line_naming_command_and_exception(monkeypatch):
+    from gptcore.cli import plugins
+
+    monkeypatch.delenv("GPTCORE_DEBUG", raising=False)
+    monkeypatch.setattr(plugins.registry, "architectures", _boom)
+    out = run("list", ok=False).output
+    (line,) = [line for line in out.splitlines() if line.startswith("Error")]
+    assert "gptcore list failed: RuntimeError: boom" in line and "--debug" in line and "second" not in out
+    assert "Traceback" not in out
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_debug_shows_the_real_exception(monkeypatch, how):
+    from gptcore.cli import plugins
+
+    monkeypatch.setattr(plugins.registry, "architectures", _boom)
+    if how == "env":
+        monkeypatch.setenv("GPTCORE_DEBUG", "1")
+    result = CliRunner().invoke(main, ["--debug", "list"] if how == "flag" else ["list"])
+    assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
+    assert "Error:" not in result.output
+
+
+def test_value_errors_from_library_bugs_are_no_longer_disguised(monkeypatch):
+    """The old adapter turned every ValueError into a plain message; now it says it is unexpected."""
+    from gptcore.cli import plugins
+
+    def bad(*args, **kwargs):
+        raise ValueError("internal invariant broken")
+
+    monkeypatch.delenv("GPTCORE_DEBUG", raising=False)
+    monkeypatch.setattr(plugins.registry, "architectures", bad)
+    assert "gptcore list failed: ValueError: internal invariant broken" in run("list", ok=False).output
+
+
+def test_bad_option_values_are_usage_errors(ckpt, vocab_dir, tmp_path):
+    err = run("diversity", ckpt, "--prompt", "x", "--n", "1", ok=False)
+    assert err.exit_code == 2 and "--n" in err.output
+    err = run("generate", ckpt, "--prompt", "x", "--repetition-penalty", "0", ok=False)
+    assert err.exit_code == 2 and "repetition_penalty must be > 0" in err.output
+    err = run("pretrain", "--arch", "gpt2", "--set", "n_heads=5", "--tokenizer", vocab_dir, "--data",
+              __file__, "--out", tmp_path / "r", ok=False)
+    assert "invalid model config: emb_dim 768 is not divisible by n_heads 5" in err.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_version_and_python_m(tmp_path):
+    import subprocess
+    import sys
+
+    from gptcore import __version__
+
+    assert run("--version").output.strip() == f"gptcore, version {__version__}"
+    done = subprocess.run([sys.executable, "-m", "gptcore", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("Usage: gptcore ") and "pretrain" in done.stdout
+
+
+def test_option_defaults_come_from_the_config_dataclasses():
+    from gptcore.cli.generate import generate_cmd
+    from gptcore.cli.pretrain import pretrain_cmd
+    from gptcore.generation import GenerationConfig
+    from gptcore.sampling import SamplingConfig
+    from gptcore.training import TrainConfig
+
+    def defaults(cmd):
+        return {p.name: p.default for p in cmd.params}
+
+    train, gen = defaults(pretrain_cmd), defaults(generate_cmd)
+    for name in ("steps", "batch_size", "seq_len", "lr", "weight_decay", "eval_every", "checkpoint_every", "seed"):
+        assert train[name] == getattr(TrainConfig(), name), name
+    assert gen["max_new_tokens"] == GenerationConfig().max_new_tokens
+    for name in ("temperature", "top_k", "top_p", "min_p", "epsilon", "repetition_penalty"):
+        assert gen[name] == getattr(SamplingConfig(), name), name
