@@ -28,8 +28,11 @@ def main(debug: bool) -> None:
     """
 
 
-for command in (plugins.list_cmd, generate.generate_cmd, generate.next_cmd, generate.diversity_cmd,
-                pretrain.pretrain_cmd, export.export_cmd):
-    main.add_command(command)
+main.add_command(plugins.list_cmd)
+main.add_command(generate.generate_cmd)
+main.add_command(generate.next_cmd)
+main.add_command(generate.diversity_cmd)
+main.add_command(pretrain.pretrain_cmd)
+main.add_command(export.export_cmd)
 
 __all__ = ["main"]
