@@ -599,8 +599,9 @@ def prepare(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Se
     _check_fraction(val_fraction)
     if shard_tokens < 1 or chunk_chars < 1:
         raise GptcoreError("shard_tokens and chunk_chars must be positive")
-    if context_length is not None and context_length < 1:
-        raise GptcoreError(f"context_length must be positive, got {context_length}")
+    for name, value in (("context_length", context_length), ("workers", workers)):
+        if value is not None and value < 1:
+            raise GptcoreError(f"{name} must be positive, got {value}")
     vocab, spec = _load_vocab(tokenizer)
     chosen = dtype or dtype_for(vocab.vocab_size)
     if chosen not in ("uint16", "uint32"):

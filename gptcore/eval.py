@@ -76,10 +76,14 @@ def evaluate(model: nn.Module, data: TokenShards | Sequence[int] | np.ndarray | 
     table = token_bytes(bytes_per_id) if isinstance(bytes_per_id, tokenkit.Vocabulary) else bytes_per_id
     config = getattr(model, "config", None)
     context_length = context_length or getattr(config, "context_length", None)
-    if not context_length or context_length < 1:
+    if context_length is None:
         raise GptcoreError("give context_length: the model has no config.context_length")
-    if batch_size < 1:
-        raise GptcoreError(f"batch_size must be positive, got {batch_size}")
+    for name, value in (("context_length", context_length), ("batch_size", batch_size),
+                        ("max_batches", 1 if max_batches is None else max_batches)):
+        if value < 1:
+            raise GptcoreError(f"{name} must be positive, got {value}")
+    if not 0 <= rank < world_size:
+        raise GptcoreError(f"rank {rank} is outside world size {world_size}")
     if isinstance(data, TokenShards):
         n_tokens = data.tokens(split)
 
