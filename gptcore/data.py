@@ -61,7 +61,7 @@ SPLITS = ("train", "val")
 SHARD_TOKENS = 1 << 27
 #: Bytes read from a file at a time, and characters handed to one encode task.
 BLOCK_BYTES = 1 << 20
-CHUNK_CHARS = 1 << 20
+CHUNK_CHARS = 1 << 18
 #: End-of-text tokens looked for, in order, among a vocabulary's specials.
 EOT_NAMES = ("<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>", "<|eos|>")
 
@@ -624,17 +624,21 @@ def prepare(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Se
         encoder=encoder.description)
     out = Path(out)
     recover(out)
-    if out.exists():
-        if (out / MANIFEST).is_file():
+    if out.exists() and not (out / MANIFEST).is_file() and not force:
+        raise GptcoreError(f"output {out} already exists and is not a token-shard directory "
+                           "(use --force to overwrite)")
+    if (out / MANIFEST).is_file():
+        try:
             existing = read_manifest(out)
+        except GptcoreError as e:
+            if not force:
+                raise GptcoreError(f"{e}; use --force (force=True) to rebuild it") from None
+        else:
             if existing.identity() == planned.identity():
                 return Manifest(**{**existing.__dict__, "reused": True})
             if not force:
                 raise GptcoreError(f"{out} holds shards of {_describe_difference(existing, planned)}; "
                                    "use --force (force=True) to rebuild it")
-        elif not force:
-            raise GptcoreError(f"output {out} already exists and is not a token-shard directory "
-                               "(use --force to overwrite)")
 
     with atomic_directory(out, force=True) as tmp:
         writers = _encode_all(scan, pairs, encoder, vocab.vocab_size, tmp, chosen, shard_tokens,

@@ -312,6 +312,16 @@ def test_reuse_and_refusal_of_stale_shards(tmp_path, small_hf):
     assert listing(tmp_path) == ["data", "other", "src"]
 
 
+def test_unreadable_manifest_is_refused_unless_forced(tmp_path, gpt2):
+    (tmp_path / "t.txt").write_text("some text here\n" * 3, encoding="utf-8")
+    prepare(gpt2, [str(tmp_path / "t.txt")], tmp_path / "d")
+    manifest = tmp_path / "d" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"format_version": 1', '"format_version": 99'))
+    with pytest.raises(GptcoreError, match="unsupported format_version 99.*use --force"):
+        prepare(gpt2, [str(tmp_path / "t.txt")], tmp_path / "d")
+    assert prepare(gpt2, [str(tmp_path / "t.txt")], tmp_path / "d", force=True).format_version == 1
+
+
 def test_existing_non_shard_directory_is_refused(tmp_path, gpt2):
     (tmp_path / "t.txt").write_text("some text here\n", encoding="utf-8")
     (tmp_path / "out").mkdir()
