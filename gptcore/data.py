@@ -305,9 +305,9 @@ def make_encoder(vocab: tokenkit.Vocabulary) -> _Encoder:
     """The ordinary-text encoder for ``vocab`` and whether documents may be cut at lines."""
     enc = _tiktoken_form(vocab)
     if enc is not None:
-        pattern = getattr(enc, "_pat_str", None)
-        return _Encoder(enc.encode_ordinary, pattern in _LINE_SAFE_PATTERNS,
-                        f"tiktoken encode_ordinary ({'line chunks' if pattern in _LINE_SAFE_PATTERNS else 'whole documents'})")
+        lines = getattr(enc, "_pat_str", None) in _LINE_SAFE_PATTERNS
+        return _Encoder(enc.encode_ordinary, lines,
+                        f"tiktoken encode_ordinary ({'line chunks' if lines else 'whole documents'})")
     unsafe = tuple(s for s, i in vocab.specials.items() if s and vocab.encode(s) == [i])
 
     def encode(text: str) -> list[int]:
