@@ -49,9 +49,11 @@ import torch
 
 import tokenkit
 from tokenkit.atomic import atomic_directory, recover
+from tokenkit.textio import expand_sources
 
 from gptcore.fingerprint import vocabulary_sha256
-from gptcore.registry import GptcoreError
+from gptcore.errors import GptcoreError
+from gptcore.vocab import load_vocabulary
 
 FORMAT = "gptcore-token-shards"
 FORMAT_VERSION = 1
@@ -183,8 +185,6 @@ def resolve_sources(specs: Iterable[str]) -> list[tuple[str, Path]]:
 
     The one place that reaches into tokenkit's text reader (``tokenkit.textio``).
     """
-    from tokenkit.textio import expand_sources
-
     specs = list(specs)
     if not specs:
         raise GptcoreError("no data sources given")
@@ -563,8 +563,6 @@ def _check_fraction(val_fraction: float) -> None:
 def _load_vocab(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary) -> tuple[tokenkit.Vocabulary, str | None]:
     if isinstance(tokenizer, tokenkit.Vocabulary):
         return tokenizer, None
-    from gptcore.vocab import load_vocabulary
-
     return load_vocabulary(tokenizer), os.fspath(tokenizer)
 
 

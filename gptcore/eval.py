@@ -23,7 +23,7 @@ from torch import nn
 import tokenkit
 
 from gptcore.data import TokenShards
-from gptcore.registry import GptcoreError
+from gptcore.errors import GptcoreError
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 
 One module per area, each defining plain click commands that this file adds to the group:
 :mod:`.plugins` (list), :mod:`.generate` (generate, next, diversity), :mod:`.pretrain`,
-:mod:`.export`.  Errors pass through one adapter (:mod:`.errors`); output through one console
+:mod:`.export`, :mod:`.data` (prepare, eval).  Errors pass through one adapter (:mod:`.errors`); output through one console
 (:mod:`.console`).  Only this package prints.  ``docs/cli-gptcore.md`` is generated from the
 help texts by :mod:`.reference`.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import click
 
-from gptcore.cli import export, generate, plugins, pretrain
+from gptcore.cli import data, export, generate, plugins, pretrain
 from gptcore.cli.errors import DEBUG_ENV, GuardedGroup
 
 
@@ -34,5 +34,7 @@ main.add_command(generate.next_cmd)
 main.add_command(generate.diversity_cmd)
 main.add_command(pretrain.pretrain_cmd)
 main.add_command(export.export_cmd)
+main.add_command(data.prepare_cmd)
+main.add_command(data.eval_cmd)
 
 __all__ = ["main"]

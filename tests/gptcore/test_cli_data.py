@@ -1,4 +1,4 @@
-"""The prepare and eval click commands (registered into the CLI package at merge)."""
+"""gptcore prepare / gptcore eval, run through the CLI group (so through its error adapter)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from click.testing import CliRunner
 import tokenkit
 from gptcore import registry
 from gptcore.checkpoint import save_checkpoint
-from gptcore.cli_data import eval_cmd, prepare_cmd
+from gptcore.cli import main
+from gptcore.cli.data import eval_cmd, prepare_cmd
 from gptcore.data import TokenShards
 from gptcore.eval import evaluate
 from tests.gptcore.helpers import TEXT, train_vocab
@@ -25,7 +26,7 @@ def setup(tmp_path):
 
 
 def run(command, args):
-    result = CliRunner().invoke(command, [str(a) for a in args])
+    result = CliRunner().invoke(main, [command.name, *(str(a) for a in args)])
     return result.exit_code, result.output
 
 

@@ -1,35 +1,23 @@
-"""``gptcore prepare`` and ``gptcore eval``: thin click commands over gptcore.data / gptcore.eval.
-
-Not registered here: the CLI package adds them with ``main.add_command(prepare_cmd)`` and
-``main.add_command(eval_cmd)`` (and may swap :func:`_one_line` for its shared error adapter).
-"""
+"""``gptcore prepare`` and ``gptcore eval``: thin click commands over gptcore.data / gptcore.eval."""
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TransferSpeedColumn)
 
-from gptcore.registry import GptcoreError
-
-
-def _one_line(fn):
-    """Known errors become one line on stderr and exit 1, nothing else printed."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from tokenkit.errors import TokenkitError, one_line
-
-        try:
-            return fn(*args, **kwargs)
-        except (GptcoreError, TokenkitError, OSError) as exc:
-            raise click.ClickException(one_line(exc)) from None
-
-    return wrapper
+from gptcore import registry
+from gptcore.cli.console import echo, err
+from gptcore.data import MANIFEST, TokenShards, encode_sources, prepare
+from gptcore.errors import GptcoreError
+from gptcore.eval import evaluate
+from gptcore.generation import check_vocabulary
+from gptcore.vocab import load_vocabulary
 
 
 @click.command("prepare")
@@ -46,29 +34,31 @@ def _one_line(fn):
 @click.option("--workers", type=int, default=None, help="Encoding threads [all cores].")
 @click.option("--force", is_flag=True, help="Rebuild OUT when it holds other (stale) shards.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-@_one_line
 def prepare_cmd(tokenizer: str, sources: tuple[str, ...], out: Path, val_fraction: float, seed: int,
                 context_length: int | None, workers: int | None, force: bool, as_json: bool) -> None:
-    """Encode text once into memory-mapped token shards that pretrain and eval read."""
-    from tqdm import tqdm
+    """Encode text once into memory-mapped token shards that pretrain and eval read.
 
-    from gptcore.data import prepare
-
+    \b
+    Example: gptcore prepare --tokenizer gpt2 --data the-verdict --out data/verdict
+    """
     start = time.perf_counter()
-    with tqdm(unit="B", unit_scale=True, desc="encoding", leave=False, disable=as_json) as bar:
+    with Progress(TextColumn("encoding"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TimeElapsedColumn(), console=err, transient=True,
+                  disable=as_json or not err.is_terminal) as bar:
+        task = bar.add_task("encoding", total=None)
         manifest = prepare(tokenizer, sources, out, val_fraction=val_fraction, seed=seed,
                            context_length=context_length, force=force, workers=workers,
-                           on_progress=bar.update)
+                           on_progress=lambda n: bar.advance(task, n))
     seconds = time.perf_counter() - start
     if as_json:
-        click.echo(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
+        echo(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
         return
     total = sum(s.bytes for s in manifest.splits.values())
     verb = "up to date" if manifest.reused else f"wrote in {seconds:.1f} s ({total / 1e6 / seconds:.1f} MB/s)"
-    click.echo(f"{out}: {verb}; {manifest.tokenizer.name} ({manifest.tokenizer.vocab_size} ids, "
+    echo(f"{out}: {verb}; {manifest.tokenizer.name} ({manifest.tokenizer.vocab_size} ids, "
                f"{manifest.dtype}), split by {manifest.split_by}")
     for name, split in manifest.splits.items():
-        click.echo(f"  {name:5} {split.documents:>8} documents {split.tokens:>12,} tokens "
+        echo(f"  {name:5} {split.documents:>8} documents {split.tokens:>12,} tokens "
                    f"{split.bytes / 1e6:>10.2f} MB  {len(split.shards)} shard(s)")
 
 
@@ -83,17 +73,14 @@ def prepare_cmd(tokenizer: str, sources: tuple[str, ...], out: Path, val_fractio
 @click.option("--context-length", type=int, default=None, help="[the model's]")
 @click.option("--max-batches", type=int, default=None, help="[all]")
 @click.option("--json", "as_json", is_flag=True)
-@_one_line
 def eval_cmd(model: str, sources: tuple[str, ...], tokenizer: str | None, split: str, loader: str | None,
              batch_size: int, context_length: int | None, max_batches: int | None, as_json: bool) -> None:
-    """Loss, perplexity and bits per byte of MODEL (checkpoint or any loadable model) on text."""
-    from gptcore.data import MANIFEST, TokenShards, encode_sources
-    from gptcore.eval import evaluate
-    from gptcore.generation import check_vocabulary
-    from gptcore.registry import load_model
-    from gptcore.vocab import load_vocabulary
+    """Loss, perplexity and bits per byte of MODEL (checkpoint or any loadable model) on text.
 
-    loaded = load_model(model, loader)
+    \b
+    Example: gptcore eval runs/verdict/checkpoint --data data/verdict
+    """
+    loaded = registry.load_model(model, loader)
     shards = TokenShards(sources[0]) if len(sources) == 1 and (Path(sources[0]) / MANIFEST).is_file() else None
     spec = tokenizer or loaded.vocabulary or (shards.manifest.tokenizer.spec if shards else None)
     if not spec:
@@ -108,9 +95,9 @@ def eval_cmd(model: str, sources: tuple[str, ...], tokenizer: str | None, split:
     result = evaluate(loaded.model, data, vocab, split=split, batch_size=batch_size,
                       context_length=context_length, max_batches=max_batches)
     if as_json:
-        click.echo(json.dumps(result.__dict__))
+        echo(json.dumps(result.__dict__))
         return
-    click.echo(f"loss {result.loss:.4f}  perplexity {result.perplexity:.2f}  bits/byte "
+    echo(f"loss {result.loss:.4f}  perplexity {result.perplexity:.2f}  bits/byte "
                f"{result.bits_per_byte:.4f}  ({result.tokens:,} tokens, {result.bytes:,} bytes)")
 
 
