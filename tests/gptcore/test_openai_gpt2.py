@@ -624,3 +624,18 @@ def test_cli_generates_from_the_tensorflow_written_directory(tf_written):
         out = hf_model(tf_written["hp"], tf_written["weights"]).generate(
             torch.tensor([ids]), max_new_tokens=5, min_new_tokens=5, do_sample=False, pad_token_id=50256)
     assert run.output.rstrip("\n") == PROMPT + vocab.decode(out[0, len(ids):].tolist())
+
+
+def test_plugin_kit_corrupt_index_and_data_files(tiny_dir, tmp_path):
+    for name in ("model.ckpt.index", "model.ckpt.data-00000-of-00001"):
+        (tmp_path / name).mkdir()
+        testing.check_loader_corrupt_file("openai-gpt2", tiny_dir, name, tmp_path / name)
+
+
+def test_cli_reports_a_corrupt_release_in_one_line(tiny_dir):
+    data = _data_file(tiny_dir)
+    data.write_bytes(data.read_bytes()[:100])
+    run = CliRunner().invoke(main, ["generate", str(tiny_dir), "--prompt", PROMPT])
+    assert run.exit_code != 0
+    lines = run.output.strip().splitlines()
+    assert len(lines) == 1 and str(data) in lines[0] and "model/" in lines[0], run.output
