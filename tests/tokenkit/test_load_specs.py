@@ -11,14 +11,12 @@ from hypothesis import strategies as st
 from tests.tokenkit.helpers import MIXED_TEXT
 from tokenkit.corpora import find_corpus
 from tokenkit.errors import TokenkitError
-from tokenkit.load import load_vocabulary
-from tokenkit.tiktoken_vocab import (
-    TiktokenVocabulary,
-    fast_encoder_for,
-    tiktoken_form,
-)
-from tokenkit.train import train_from_texts
-from tokenkit.vocabulary import HFVocabulary
+from tokenkit.specs import load_vocabulary
+from tokenkit.backends.tiktoken import TiktokenVocabulary
+from tokenkit.convert import tiktoken_form
+from tokenkit.fastpath import fast_encoder_for
+from tokenkit.training import train_from_texts
+from tokenkit.backends.hf import HFVocabulary
 
 needs_gpt2 = pytest.mark.skipif(find_corpus("gpt2") is None,
                                 reason="GPT-2 files (corpus 'gpt2': encoder.json + vocab.bpe) absent")
