@@ -8,7 +8,6 @@ on first use, so ``tokenkit train -q`` does not pay for them.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -98,6 +97,11 @@ def default(owner: Any, name: str) -> Any:
                     raise TypeError(f"{owner.__name__}.{name} has no default")
                 return f.default
         raise TypeError(f"{owner.__name__} has no field {name!r}")
+    keyword_defaults = getattr(owner, "__kwdefaults__", None) or {}
+    if name in keyword_defaults:  # keyword-only parameters: no need to import inspect (~4 ms)
+        return keyword_defaults[name]
+    import inspect
+
     value = inspect.signature(owner).parameters[name].default
     if value is inspect.Parameter.empty:
         raise TypeError(f"{owner.__name__}({name}) has no default")

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -153,6 +152,8 @@ def fetch(name: str, root: Path, *, timeout: float = 60.0) -> Path:
         target = root / spec.path
         if target.exists() and sha256_file(target) == spec.sha256:
             continue
+        import urllib.request  # heavy: http.client, email and ssl cost ~15 ms at start-up
+
         try:
             with urllib.request.urlopen(spec.url, timeout=timeout) as response:
                 raw = response.read()
