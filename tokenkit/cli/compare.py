@@ -83,7 +83,7 @@ def sweep_table(result: SweepResult) -> Table:
     return t
 
 
-@click.command("bench")
+@click.command("bench", short_help="Compare vocabularies on corpora: compression, fidelity, speed.")
 @click.argument("vocabs", nargs=-1, required=True)
 @click.option("--corpus", "corpora", multiple=True, required=True,
               help="Corpus name or text file (repeatable).")
