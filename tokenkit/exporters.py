@@ -29,7 +29,11 @@ FORMATS = ("tiktoken", "hf")
 
 
 def safe_name(name: str) -> str:
-    """A vocabulary name usable as a directory name."""
+    """A vocabulary name usable as a directory name.
+
+    >>> safe_name("tiktoken:cl100k_base"), safe_name("wagahai+2")
+    ('tiktoken-cl100k_base', 'wagahai-2')
+    """
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "vocab"
 
 

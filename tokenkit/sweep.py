@@ -50,7 +50,11 @@ DEFAULT_SIZES = (500, 1000, 2000, 5000, 8000, 16000)
 
 
 def parse_sizes(spec: str) -> list[int]:
-    """``"500,1000,2k"`` -> [500, 1000, 2000]; one-line error on anything else."""
+    """Sorted distinct sizes; ``k`` means thousands; one-line error on anything else.
+
+    >>> parse_sizes("500,1000,2k,1000")
+    [500, 1000, 2000]
+    """
     sizes = []
     for part in spec.split(","):
         part = part.strip().lower()

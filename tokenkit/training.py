@@ -92,7 +92,13 @@ class TrainResult:
 
 
 def default_output_name(sources: Sequence[str], options: TrainOptions) -> str:
-    """``wagahai-5000``, ``wagahai-observed-5000``, ``wagahai-sp-unigram-5000``..."""
+    """The directory ``tokenkit train`` writes when no ``-o`` is given.
+
+    >>> default_output_name(["wagahai"], TrainOptions(vocab_size=5000, alphabet="observed"))
+    'wagahai-observed-5000'
+    >>> default_output_name(["data/books.txt"], TrainOptions(5000, backend="sentencepiece"))
+    'books-sp-bpe-5000'
+    """
     first = sources[0] if sources else "stdin"
     stem = "stdin" if first == "-" else re.sub(r"\.[A-Za-z0-9]+$", "", first.rstrip("/").split("/")[-1])
     parts = [stem or "vocab"]

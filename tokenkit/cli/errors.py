@@ -40,8 +40,13 @@ class ErrorAdaptingGroup(click.Group):
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name, cmd, rest = super().resolve_command(ctx, args)
-        if cmd is not None:
-            ctx.meta[_COMMAND_KEY] = f"{ctx.command_path} {cmd.name}"
+        if cmd is not None:  # "tokenkit corpora path", whatever name the script was run by
+            names = []
+            at: click.Context | None = ctx
+            while at is not None and at.parent is not None:
+                names.append(at.info_name or "")
+                at = at.parent
+            ctx.meta[_COMMAND_KEY] = " ".join(["tokenkit", *reversed(names), cmd.name or ""])
         return name, cmd, rest
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -54,7 +59,7 @@ class ErrorAdaptingGroup(click.Group):
         except Exception as e:
             if debug_requested(ctx):
                 raise
-            raise adapt(e, ctx.meta.get(_COMMAND_KEY, ctx.command_path)) from e
+            raise adapt(e, ctx.meta.get(_COMMAND_KEY, "tokenkit")) from e
         except KeyboardInterrupt:
             if debug_requested(ctx):
                 raise
