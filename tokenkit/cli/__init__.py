@@ -55,7 +55,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Example:
-      tokenkit train --vocab 5000 wagahai && tokenkit report wagahai-5000 --file wagahai
+      tokenkit train --vocab 5000 wagahai && tokenkit report wagahai-5000 --text 吾輩は猫である。
     """
     set_debug(ctx, debug)
 
