@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+import tokenkit
 
 
 def verdict_ids(n: int) -> tuple[torch.Tensor, str]:
     """At least ``n`` GPT-2 token ids (The Verdict repeated) and a description of the source."""
     try:
-        import tiktoken
-        from tiktoken.load import data_gym_to_mergeable_bpe_ranks
-
-        ranks = data_gym_to_mergeable_bpe_ranks(str(CORPORA / "gpt2" / "vocab.bpe"),
-                                                str(CORPORA / "gpt2" / "encoder.json"))
-        enc = tiktoken.Encoding("gpt2-local", pat_str=r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
-                                mergeable_ranks=ranks, special_tokens={"<|endoftext|>": 50256})
-        ids = enc.encode((CORPORA / "the-verdict.txt").read_text(encoding="utf-8"))
+        text = tokenkit.resolve_corpus("the-verdict", download=False).read_text(encoding="utf-8")
+        ids = tokenkit.load("gpt2").encode(text)
         source = "the-verdict.txt (GPT-2 BPE)"
-    except Exception:  # noqa: BLE001 - corpus absent: still benchmark speed
+    except tokenkit.TokenkitError:  # corpus or GPT-2 files absent: still benchmark speed
         ids = torch.randint(0, 50257, (n,), generator=torch.Generator().manual_seed(0)).tolist()
         source = "random ids (corpus absent)"
     while len(ids) < n:

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tokenkit.train import train
+from tokenkit.training import train
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ import os
 import time
 
 from tokenkit.corpora import resolve_corpus
-from tokenkit.load import load_vocabulary
-from tokenkit.train import train_from_texts
+from tokenkit.specs import load_vocabulary
+from tokenkit.training import train_from_texts
 
 
 def best(fn, repeat: int) -> float:

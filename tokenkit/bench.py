@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from tokenkit import metrics
+from tokenkit.backends.hf import HFVocabulary
 from tokenkit.errors import TokenkitError
-from tokenkit.vocabulary import HFVocabulary, Vocabulary
+from tokenkit.specs import load_vocabulary
+from tokenkit.textio import read_text_source
+from tokenkit.vocabulary import Vocabulary
 
 #: Rényi order recommended by Zouhar et al. (2023).
 RENYI_ALPHA = 2.5
@@ -138,8 +141,6 @@ def vocab_label(spec: str) -> str:
 
 def load_corpus(spec: str) -> Corpus:
     """Read a corpus name or file; a ``lang<TAB>sentence`` TSV becomes a parallel corpus."""
-    from tokenkit.textio import read_text_source
-
     doc = read_text_source(spec)
     if not doc.text.strip():
         raise TokenkitError(f"corpus {spec} is empty")
@@ -214,8 +215,6 @@ def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
     """Load every vocabulary and corpus, then measure the grid (and parity when a corpus is
     the parallel ``multilingual`` TSV). ``fast`` encodes through the tiktoken form where it
     gives identical ids."""
-    from tokenkit.load import load_vocabulary
-
     if not vocab_specs:
         raise TokenkitError("give at least one vocabulary")
     if not corpus_specs:

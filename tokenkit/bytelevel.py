@@ -30,7 +30,13 @@ def char_to_byte() -> dict[str, int]:
 
 
 def token_to_bytes(token: str) -> bytes:
-    """Bytes a byte-level token string stands for (raises KeyError on a foreign character)."""
+    """Bytes a byte-level token string stands for (raises KeyError on a foreign character).
+
+    GPT-2's ``Ġ`` is a space, and a CJK character is three stand-ins, one per UTF-8 byte:
+
+    >>> token_to_bytes("Ġcat"), token_to_bytes(bytes_to_token("猫".encode())).decode()
+    (b' cat', '猫')
+    """
     table = char_to_byte()
     return bytes(table[c] for c in token)
 

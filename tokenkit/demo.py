@@ -16,7 +16,7 @@ from tokenkit.corpora import resolve_corpus
 from tokenkit.metrics import bits_report
 from tokenkit.oov import oov_report, parse_emoji_test
 from tokenkit.report import format_bits_report, lost_lines, oov_table, token_boundaries
-from tokenkit.train import TrainOptions, default_output_name, train_documents
+from tokenkit.training import TrainOptions, default_output_name, train_documents
 from tokenkit.textio import read_sources
 
 SENTENCE = "吾輩わがはいは猫である。名前はまだ無い。"

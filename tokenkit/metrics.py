@@ -17,7 +17,11 @@ from tokenkit.vocabulary import Vocabulary
 
 
 def bits_per_token(vocab_size: int) -> int:
-    """Bits needed to write any id of a ``vocab_size`` vocabulary in fixed width."""
+    """Bits needed to write any id of a ``vocab_size`` vocabulary in fixed width.
+
+    >>> bits_per_token(5000), bits_per_token(50257), bits_per_token(256)
+    (13, 16, 8)
+    """
     if vocab_size < 1:
         raise ValueError(f"vocab_size must be positive, got {vocab_size}")
     return max(1, math.ceil(math.log2(vocab_size)))

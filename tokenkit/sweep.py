@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from tokenkit import metrics
+from tokenkit import metrics, training
 from tokenkit.errors import TokenkitError
+from tokenkit.textio import read_text_source
 
 Progress = Callable[[int, int, str], None]
 
@@ -44,8 +45,16 @@ class SweepResult:
     rows: list[SweepRow] = field(default_factory=list)
 
 
+#: The vocabulary sizes a sweep trains when none are given.
+DEFAULT_SIZES = (500, 1000, 2000, 5000, 8000, 16000)
+
+
 def parse_sizes(spec: str) -> list[int]:
-    """``"500,1000,2k"`` -> [500, 1000, 2000]; one-line error on anything else."""
+    """Sorted distinct sizes; ``k`` means thousands; one-line error on anything else.
+
+    >>> parse_sizes("500,1000,2k,1000")
+    [500, 1000, 2000]
+    """
     sizes = []
     for part in spec.split(","):
         part = part.strip().lower()
@@ -78,9 +87,6 @@ def split_heldout(text: str, heldout: float) -> tuple[str, str]:
 def run_sweep(corpus: str, sizes: Sequence[int], *, backend: str = "hf", heldout: float = 0.1,
               on_progress: Progress | None = None, **train_options) -> SweepResult:
     """Train ``backend`` vocabularies of each size on the training split of ``corpus``."""
-    from tokenkit.textio import read_text_source
-    from tokenkit.train import train_from_texts
-
     doc = read_text_source(corpus)
     if not doc.text.strip():
         raise TokenkitError(f"corpus {corpus} is empty")
@@ -93,7 +99,7 @@ def run_sweep(corpus: str, sizes: Sequence[int], *, backend: str = "hf", heldout
         if on_progress:
             on_progress(i, len(sizes), f"vocab {size}")
         start = time.perf_counter()
-        vocab = train_from_texts([train_text], size, backend=backend, **train_options).vocabulary
+        vocab = training.train_from_texts([train_text], size, backend=backend, **train_options).vocabulary
         train_s = time.perf_counter() - start
         ids = vocab.encode(held_text)
         bits = metrics.bits_report_from_ids(held_text, ids, vocab.vocab_size)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tokenkit.corpora import is_corpus_name, resolve_corpus
+from tokenkit.corpora import is_corpus_name, known_corpora, resolve_corpus
 from tokenkit.errors import TokenkitError
 
 ERRORS = ("strict", "replace")
@@ -91,8 +91,6 @@ def expand_sources(specs: Iterable[str]) -> list[tuple[str, Path | None]]:
                 raise TokenkitError(f"corpus {spec} is a vocabulary folder, not a text")
             out.append((spec, resolved))
         else:
-            from tokenkit.corpora import known_corpora
-
             raise TokenkitError(f"file {spec} not found (and it is not a known corpus: "
                                 f"{', '.join(known_corpora())})")
     return out

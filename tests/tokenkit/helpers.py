@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from tokenkit.train import train_from_texts
+from tokenkit.training import train_from_texts
 from tokenkit.vocabulary import Vocabulary
 
 # A small mixed text that needs no corpus: English, Japanese, digits, punctuation, whitespace.

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from tests.tokenkit.helpers import MIXED_TEXT
 from tokenkit import metrics
 from tokenkit.bench import article_1, group_units, run_bench, split_units
-from tokenkit.compare_cli import bench_command
+from tokenkit.cli import main
 from tokenkit.corpora import find_corpus
 from tokenkit.errors import TokenkitError
-from tokenkit.tiktoken_vocab import GPT2_PATTERN
-from tokenkit.train import train_from_texts
+from tokenkit.backends.tiktoken import GPT2_PATTERN
+from tokenkit.training import train_from_texts
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,6 @@ def vocab_dirs(tmp_path_factory):
 
 
 def test_bench_numbers_equal_tokenkit_report(vocab_dirs):
-    from tokenkit.cli import main
-
     hf, sp, text = vocab_dirs
     result = run_bench([str(hf), str(sp)], [str(text)])
     assert result.vocabs == ["mixed-hf", "mixed-sp"]
@@ -53,7 +51,7 @@ def test_bench_numbers_equal_tokenkit_report(vocab_dirs):
 
 def test_bench_row_metrics_follow_their_definitions(vocab_dirs):
     hf, _, text = vocab_dirs
-    from tokenkit.load import load_vocabulary
+    from tokenkit.specs import load_vocabulary
 
     row = run_bench([str(hf)], [str(text)]).rows[0]
     vocab = load_vocabulary(str(hf))
@@ -97,7 +95,7 @@ def test_batched_chunks_never_change_token_counts(text):
 def _gpt2_like():
     import tiktoken
 
-    from tokenkit.tiktoken_vocab import tiktoken_form
+    from tokenkit.convert import tiktoken_form
     from tests.tokenkit.helpers import mixed_vocab
 
     return tiktoken.Encoding("x", pat_str=GPT2_PATTERN,
@@ -115,7 +113,7 @@ def test_article_1_adds_english_reference():
 def test_bench_command_files_plots_and_parity(vocab_dirs, tmp_path):
     hf, _, _ = vocab_dirs
     runner = CliRunner()
-    res = runner.invoke(bench_command, [str(hf), "tiktoken:cl100k_base", "--corpus", "multilingual",
+    res = runner.invoke(main, ["bench", str(hf), "tiktoken:cl100k_base", "--corpus", "multilingual",
                                         "--csv", str(tmp_path / "b.csv"), "--json",
                                         str(tmp_path / "b.json"), "--plot", str(tmp_path / "b.png"),
                                         "--no-progress"])
@@ -145,13 +143,13 @@ def test_bench_errors_are_one_line(vocab_dirs, tmp_path):
         (["tiktoken:nope", "--corpus", str(empty)], f"Error: corpus {empty} is empty"),
         ([str(hf), "--corpus", "no-such-file.txt"], "Error: file no-such-file.txt not found"),
     ]:
-        res = runner.invoke(bench_command, [*args, "--no-progress"])
+        res = runner.invoke(main, ["bench", *args, "--no-progress"])
         assert res.exit_code != 0
         lines = res.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(message), res.output
     text = tmp_path / "t.txt"
     text.write_text("hello\n", encoding="utf-8")
-    res = runner.invoke(bench_command, ["tiktoken:nope", "--corpus", str(text), "--no-progress"])
+    res = runner.invoke(main, ["bench", "tiktoken:nope", "--corpus", str(text), "--no-progress"])
     assert res.exit_code != 0
     assert res.output.strip().splitlines() == [res.output.strip()]
     assert "unknown tiktoken encoding 'nope'" in res.output

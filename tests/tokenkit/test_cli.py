@@ -232,7 +232,7 @@ def test_bad_token_id(vocab_dir: Path) -> None:
 
 
 def test_failed_save_leaves_nothing(corpus: Path, tmp_path: Path, monkeypatch) -> None:
-    from tokenkit.vocabulary import HFVocabulary
+    from tokenkit.backends.hf import HFVocabulary
 
     def boom(self, directory):
         (directory / "tokenizer.json").write_text("half")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import corpora
+from tokenkit import corpora
 from tokenkit.corpora import fetch_corpus, find_corpus, resolve_corpus
 from tokenkit.errors import TokenkitError
 

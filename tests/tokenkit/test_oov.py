@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import corpus_path, corpus_text
 from tests.tokenkit.helpers import mixed_vocab
 from tokenkit.oov import BYTES, LOST, WHOLE, char_group, classify, emoji_report, oov_report, parse_emoji_test
-from tokenkit.train import train_from_texts
+from tokenkit.training import train_from_texts
 
 OOV_SENTENCE = "論文を書くのは辛い El Psy Congroo 🥺"
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.tokenkit.helpers import MIXED_TEXT
-from tokenkit.compare_cli import sweep_command
+from tokenkit.cli import main
 from tokenkit.errors import TokenkitError
 from tokenkit.sweep import parse_sizes, run_sweep, split_heldout
 
@@ -34,7 +34,7 @@ def test_split_heldout_is_the_disjoint_tail():
 
 
 def test_sweep_measures_only_heldout_text(tmp_path, monkeypatch):
-    import tokenkit.train as train_mod
+    import tokenkit.training as train_mod
 
     seen: list[str] = []
     real = train_mod.train_from_texts
@@ -62,14 +62,14 @@ def test_sweep_measures_only_heldout_text(tmp_path, monkeypatch):
 def test_sweep_command_writes_csv_and_png(tmp_path):
     corpus = tmp_path / "c.txt"
     corpus.write_text(MIXED_TEXT + "\n", encoding="utf-8")
-    res = CliRunner().invoke(sweep_command, [str(corpus), "--vocab", "300,500", "--csv",
+    res = CliRunner().invoke(main, ["sweep", str(corpus), "--vocab", "300,500", "--csv",
                                              str(tmp_path / "s.csv"), "--plot",
                                              str(tmp_path / "s.png"), "--no-progress"])
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
     assert [int(r["vocab_size"]) for r in rows] == [300, 500]
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
-    bad = CliRunner().invoke(sweep_command, [str(corpus), "--vocab", "100", "--csv",
+    bad = CliRunner().invoke(main, ["sweep", str(corpus), "--vocab", "100", "--csv",
                                              str(tmp_path / "t.csv"), "--no-progress"])
     assert bad.exit_code != 0 and len(bad.output.strip().splitlines()) == 1
     assert "smaller than the 256-byte alphabet" in bad.output

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from tiktoken.load import load_tiktoken_bpe
 
 from tests.tokenkit.helpers import MIXED_TEXT
-from tokenkit.compare_cli import export_command
+from tokenkit.cli import main
 from tokenkit.corpora import find_corpus
 from tokenkit.errors import TokenkitError
-from tokenkit.export import export, merges_from_ranks
-from tokenkit.load import load_vocabulary
-from tokenkit.train import train_from_texts
+from tokenkit.exporters import export, merges_from_ranks
+from tokenkit.specs import load_vocabulary
+from tokenkit.training import train_from_texts
 from tokenkit.vocabulary import Vocabulary
 
 # Text with every kind of piece the split regex distinguishes.
@@ -104,15 +104,15 @@ def test_export_refuses_what_cannot_be_tiktoken(tmp_path):
 def test_export_command(tmp_path):
     trained().save(tmp_path / "v")
     runner = CliRunner()
-    res = runner.invoke(export_command, [str(tmp_path / "v"), "--format", "tiktoken",
+    res = runner.invoke(main, ["export", str(tmp_path / "v"), "--format", "tiktoken",
                                          "-o", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "tokenizer.tiktoken").is_file()
-    again = runner.invoke(export_command, [str(tmp_path / "v"), "--format", "tiktoken",
+    again = runner.invoke(main, ["export", str(tmp_path / "v"), "--format", "tiktoken",
                                            "-o", str(tmp_path / "out")])
     assert again.exit_code != 0 and "already exists" in again.output
     assert len(again.output.strip().splitlines()) == 1
-    bad = runner.invoke(export_command, [str(tmp_path / "missing"), "--format", "hf"])
+    bad = runner.invoke(main, ["export", str(tmp_path / "missing"), "--format", "hf"])
     assert bad.exit_code != 0 and bad.output.strip().splitlines() == [
         f"Error: vocabulary {tmp_path / 'missing'} not found (not a path, and not one of gpt2, "
         "hf:gpt2, tiktoken:NAME, tiktoken:PATH, hf:PATH)"]

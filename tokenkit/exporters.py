@@ -17,23 +17,23 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tokenkit.atomic import atomic_directory
+from tokenkit.backends.hf import HFVocabulary
+from tokenkit.backends.tiktoken import GPT2_PATTERN, TiktokenVocabulary
 from tokenkit.bytelevel import bytes_to_token
-from tokenkit.errors import TokenkitError
-from tokenkit.tiktoken_vocab import GPT2_PATTERN, TiktokenVocabulary, tiktoken_form
-from tokenkit.vocabulary import (
-    FORMAT_VERSION,
-    HF_FILE,
-    METADATA_FILE,
-    HFVocabulary,
-    Vocabulary,
-    atomic_directory,
-)
+from tokenkit.convert import tiktoken_form
+from tokenkit.errors import TokenkitError, one_line
+from tokenkit.vocabulary import FORMAT_VERSION, HF_FILE, METADATA_FILE, Vocabulary
 
 FORMATS = ("tiktoken", "hf")
 
 
 def safe_name(name: str) -> str:
-    """A vocabulary name usable as a directory name."""
+    """A vocabulary name usable as a directory name.
+
+    >>> safe_name("tiktoken:cl100k_base"), safe_name("wagahai+2")
+    ('tiktoken-cl100k_base', 'wagahai-2')
+    """
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "vocab"
 
 
@@ -126,7 +126,7 @@ def onig_pattern(pat_str: str) -> str:
 
 def hf_from_tiktoken(vocab: TiktokenVocabulary) -> HFVocabulary:
     """The HF tokenizer that gives the same ids as a tiktoken encoding."""
-    from tokenizers import Tokenizer
+    from tokenizers import Tokenizer  # heavy: the Rust extension loads on first use
 
     enc = vocab.encoding
     ranks: dict[bytes, int] = enc._mergeable_ranks
@@ -163,7 +163,6 @@ def hf_from_tiktoken(vocab: TiktokenVocabulary) -> HFVocabulary:
     try:
         tok = Tokenizer.from_str(json.dumps(spec))
     except Exception as e:  # tokenizers raises a bare Exception (bad regex, bad vocab)
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise TokenkitError(f"tiktoken encoding {enc.name} cannot become an HF tokenizer: "
-                            f"{first}") from e
+                            f"{one_line(e)}") from e
     return HFVocabulary(tok, {"name": vocab.name})

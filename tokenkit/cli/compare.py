@@ -1,47 +1,26 @@
-"""The ``bench``, ``sweep`` and ``export`` commands (registered on ``tokenkit`` by cli.py).
+"""``tokenkit bench`` and ``tokenkit sweep``: compare vocabularies by compression and fidelity.
 
 Each command parses options, calls library code that returns data, and only then prints.
-Library errors (:class:`TokenkitError`) become one-line ``click.ClickException``\\ s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from tokenkit.errors import TokenkitError
+from tokenkit import bench as bench_mod
+from tokenkit import plots
+from tokenkit import sweep as sweep_mod
+from tokenkit.cli.console import default, print_tables, progress_bar
+from tokenkit.training import BACKENDS
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from tokenkit.bench import BenchResult
     from tokenkit.sweep import SweepResult
-
-
-def _fail(e: TokenkitError) -> click.ClickException:
-    return click.ClickException(str(e).splitlines()[0] if str(e) else type(e).__name__)
-
-
-@contextmanager
-def progress_bar(disable: bool = False) -> Iterator[Callable[[int, int, str], None]]:
-    """A rich progress bar (on stderr) driven by ``update(done, total, label)`` calls."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
-                        disable=disable)
-    task = progress.add_task("starting", total=None)
-
-    def update(done: int, total: int, label: str) -> None:
-        progress.update(task, completed=done, total=total, description=label)
-
-    with progress:
-        yield update
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -104,17 +83,7 @@ def sweep_table(result: SweepResult) -> Table:
     return t
 
 
-def _print(*renderables: object) -> None:
-    from rich.console import Console
-
-    import sys
-
-    console = Console(width=200) if not sys.stdout.isatty() else Console()
-    for r in renderables:
-        console.print(r)
-
-
-@click.command("bench")
+@click.command("bench", short_help="Compare vocabularies on corpora: compression, fidelity, speed.")
 @click.argument("vocabs", nargs=-1, required=True)
 @click.option("--corpus", "corpora", multiple=True, required=True,
               help="Corpus name or text file (repeatable).")
@@ -124,31 +93,32 @@ def _print(*renderables: object) -> None:
               help="Write every number as JSON.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write PNGs: F.png (bits), F-compression.png, F-parity.png.")
-@click.option("--no-fast", is_flag=True,
-              help="Encode with each vocabulary's own library, never tiktoken's fast path.")
+@click.option("--fast/--no-fast", default=default(bench_mod.run_bench, "fast"), show_default=True,
+              help="Encode through tiktoken's fast path where it gives identical ids "
+                   "(--no-fast: each vocabulary's own library).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: Path | None,
-                  json_path: Path | None, plot_path: Path | None, no_fast: bool,
+                  json_path: Path | None, plot_path: Path | None, fast: bool,
                   no_progress: bool) -> None:
-    """Compare vocabularies VOCAB... (paths, tiktoken:NAME, gpt2, hf:gpt2) on corpora."""
-    from tokenkit import bench as bench_mod
+    """Compare vocabularies VOCAB... (paths, tiktoken:NAME, gpt2, hf:gpt2) on corpora.
 
-    try:
-        with progress_bar(disable=no_progress) as advance:
-            result = bench_mod.run_bench(list(vocabs), list(corpora),
-                                         fast=not no_fast, on_progress=advance)
-        if csv_path:
-            bench_mod.write_csv(result, csv_path)
-        if json_path:
-            bench_mod.write_json(result, json_path)
-        written: list[Path] = []
-        if plot_path:
-            from tokenkit import plots
+    Compression, entropy, fertility, round-trip fidelity, encode speed and (on the
+    multilingual corpus) parity. Nothing is trained; see `tokenkit sweep` for that.
 
-            written = plots.bench_plots(result, plot_path)
-    except TokenkitError as e:
-        raise _fail(e) from e
-    _print(*bench_tables(result))
+    \b
+    Example:
+      tokenkit bench wagahai-5000 gpt2 tiktoken:cl100k_base --corpus wagahai
+    """
+    with progress_bar(disable=no_progress) as advance:
+        result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, on_progress=advance)
+    if csv_path:
+        bench_mod.write_csv(result, csv_path)
+    if json_path:
+        bench_mod.write_json(result, json_path)
+    written: list[Path] = []
+    if plot_path:
+        written = plots.bench_plots(result, plot_path)
+    print_tables(*bench_tables(result))
     for p in [csv_path, json_path, *written]:
         if p:
             click.echo(f"wrote {p}")
@@ -156,52 +126,33 @@ def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: P
 
 @click.command("sweep")
 @click.argument("corpus")
-@click.option("--vocab", "sizes", default="500,1000,2000,5000,8000,16000", show_default=True,
-              help="Comma-separated vocabulary sizes.")
-@click.option("--backend", default="hf", show_default=True,
-              type=click.Choice(["hf", "sentencepiece"]))
-@click.option("--heldout", default=0.1, show_default=True, type=float,
-              help="Fraction of lines (the tail) kept out of training and measured on.")
+@click.option("--vocab", "sizes", default=",".join(map(str, sweep_mod.DEFAULT_SIZES)),
+              show_default=True, help="Comma-separated vocabulary sizes.")
+@click.option("--backend", default=default(sweep_mod.run_sweep, "backend"), show_default=True,
+              type=click.Choice(BACKENDS))
+@click.option("--heldout", default=default(sweep_mod.run_sweep, "heldout"), show_default=True,
+              type=float, help="Fraction of lines (the tail) kept out of training and measured on.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("sweep.csv"), show_default=True)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("sweep.png"), show_default=True)
-@click.option("--no-progress", is_flag=True)
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def sweep_command(corpus: str, sizes: str, backend: str, heldout: float, csv_path: Path,
                   plot_path: Path, no_progress: bool) -> None:
-    """Train one vocabulary per size on CORPUS's training split; measure on held-out text."""
-    from tokenkit import sweep as sweep_mod
+    """Train one vocabulary per size on CORPUS's training split; measure on held-out text.
 
-    try:
-        vocab_sizes = sweep_mod.parse_sizes(sizes)
-        with progress_bar(disable=no_progress) as advance:
-            result = sweep_mod.run_sweep(corpus, vocab_sizes, backend=backend, heldout=heldout,
-                                         on_progress=advance)
-        sweep_mod.write_csv(result, csv_path)
-        from tokenkit import plots
+    Compression only, in seconds per size: `gptcore vocab-sweep` is the slow sweep that
+    pretrains a model per vocabulary.
 
-        plots.sweep_plot(result, plot_path)
-    except TokenkitError as e:
-        raise _fail(e) from e
-    _print(sweep_table(result))
+    \b
+    Example:
+      tokenkit sweep wagahai --vocab 1000,5000,16000
+    """
+    vocab_sizes = sweep_mod.parse_sizes(sizes)
+    with progress_bar(disable=no_progress) as advance:
+        result = sweep_mod.run_sweep(corpus, vocab_sizes, backend=backend, heldout=heldout,
+                                     on_progress=advance)
+    sweep_mod.write_csv(result, csv_path)
+    plots.sweep_plot(result, plot_path)
+    print_tables(sweep_table(result))
     click.echo(f"wrote {csv_path}\nwrote {plot_path}")
-
-
-@click.command("export")
-@click.argument("vocab")
-@click.option("--format", "fmt", required=True, type=click.Choice(["tiktoken", "hf"]))
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
-              help="Output directory (default: VOCAB-NAME-FORMAT).")
-@click.option("--force", is_flag=True, help="Overwrite an existing output directory.")
-def export_command(vocab: str, fmt: str, output: Path | None, force: bool) -> None:
-    """Write byte-level BPE vocabulary VOCAB as tiktoken ranks or an HF fast-tokenizer dir."""
-    from tokenkit import export as export_mod
-    from tokenkit.load import load_vocabulary
-
-    try:
-        v = load_vocabulary(vocab)
-        out = output or Path(f"{export_mod.safe_name(v.name)}-{fmt}")
-        written = export_mod.export(v, out, fmt, force=force)
-    except TokenkitError as e:
-        raise _fail(e) from e
-    click.echo(f"wrote {written} ({fmt}, {v.vocab_size} ids)")

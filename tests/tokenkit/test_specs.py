@@ -11,14 +11,10 @@ from hypothesis import strategies as st
 from tests.tokenkit.helpers import MIXED_TEXT
 from tokenkit.corpora import find_corpus
 from tokenkit.errors import TokenkitError
-from tokenkit.load import load_vocabulary
-from tokenkit.tiktoken_vocab import (
-    TiktokenVocabulary,
-    fast_encoder_for,
-    tiktoken_form,
-)
-from tokenkit.train import train_from_texts
-from tokenkit.vocabulary import HFVocabulary
+from tokenkit.backends.hf import HFVocabulary
+from tokenkit.backends.tiktoken import TiktokenVocabulary
+from tokenkit.specs import load_vocabulary
+from tokenkit.training import train_from_texts
 
 needs_gpt2 = pytest.mark.skipif(find_corpus("gpt2") is None,
                                 reason="GPT-2 files (corpus 'gpt2': encoder.json + vocab.bpe) absent")
@@ -92,31 +88,24 @@ def test_tokenkit_directory_and_tiktoken_of_it(tmp_path):
     assert tk.encode(MIXED_TEXT) == hf.encode(MIXED_TEXT)
 
 
-def test_fast_path_only_when_identical():
-    byte_level = train_from_texts([MIXED_TEXT], 400).vocabulary
-    assert fast_encoder_for(byte_level) is not None
-    assert byte_level.fast_encoding() is not None  # HFVocabulary.encode goes through tiktoken
-    assert byte_level.encode(MIXED_TEXT) == \
-        byte_level.tokenizer.encode(MIXED_TEXT, add_special_tokens=False).ids
-
-    observed = train_from_texts([MIXED_TEXT], 400, alphabet="observed").vocabulary
-    with pytest.raises(TokenkitError, match=r"lacks \d+ of the 256 bytes .* cannot become a "
-                                            "tiktoken encoding"):
-        tiktoken_form(observed)
-    assert fast_encoder_for(observed) is None
-    assert observed.fast_encoding() is None
-
-    sp = train_from_texts([MIXED_TEXT], 600, backend="sentencepiece").vocabulary
-    assert fast_encoder_for(sp) is None
+def test_loader_finishes_a_swap_a_killed_writer_left(tmp_path):
+    """A vocabulary replaced by a process killed between renames opens as the new copy."""
+    old = train_from_texts([MIXED_TEXT], 300).vocabulary
+    new = train_from_texts([MIXED_TEXT], 400).vocabulary
+    target = tmp_path / "v"
+    old.save(target)
+    dead_pid = 2 ** 22 + 12345  # above pid_max on Linux: never alive
+    new.save(tmp_path / f".v.new-{dead_pid}-x")  # step 1 done (complete copy) ...
+    target.rename(tmp_path / f".v.old-{dead_pid}-x")  # ... step 2 done, killed before step 3
+    assert not target.exists()
+    loaded = load_vocabulary(str(target))
+    assert loaded.vocab_size == 400 and target.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]
 
 
-def test_add_prefix_space_is_refused():
-    from tokenizers import Tokenizer, pre_tokenizers
-
+def test_loaded_and_trained_hf_vocabularies_get_the_fast_path(tmp_path):
     vocab = train_from_texts([MIXED_TEXT], 400).vocabulary
-    tok = Tokenizer.from_str(vocab.tokenizer.to_str())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
-    prefixed = HFVocabulary(tok, {"name": "prefixed"})
-    with pytest.raises(TokenkitError, match="add_prefix_space"):
-        tiktoken_form(prefixed)
-    assert fast_encoder_for(prefixed) is None
+    vocab.save(tmp_path / "v")
+    loaded = load_vocabulary(str(tmp_path / "v"))
+    assert isinstance(loaded, HFVocabulary) and loaded.fast_encoding() is not None
+    assert loaded.encode(MIXED_TEXT) == loaded.tokenizer.encode(MIXED_TEXT, add_special_tokens=False).ids

@@ -8,7 +8,7 @@ from tests.conftest import corpus_text
 from tests.tokenkit.helpers import MIXED_TEXT
 from tokenkit import load
 from tokenkit.errors import TokenkitError
-from tokenkit.train import TrainOptions, default_output_name, train_from_texts
+from tokenkit.training import TrainOptions, default_output_name, train_from_texts
 
 
 def test_special_tokens_are_counted_inside_the_vocab_size() -> None:

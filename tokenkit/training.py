@@ -21,9 +21,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from tokenkit.backends.hf import HFVocabulary
+from tokenkit.backends.sentencepiece import SentencePieceVocabulary
 from tokenkit.errors import TokenkitError
+from tokenkit.fastpath import apply_fast_path
 from tokenkit.textio import Document, document_from_bytes, read_sources
-from tokenkit.vocabulary import HFVocabulary, SentencePieceVocabulary, Vocabulary
+from tokenkit.version import package_version
+from tokenkit.vocabulary import Vocabulary
 
 BACKENDS = ("hf", "sentencepiece")
 ALPHABETS = ("bytes", "observed")
@@ -88,7 +92,13 @@ class TrainResult:
 
 
 def default_output_name(sources: Sequence[str], options: TrainOptions) -> str:
-    """``wagahai-5000``, ``wagahai-observed-5000``, ``wagahai-sp-unigram-5000``..."""
+    """The directory ``tokenkit train`` writes when no ``-o`` is given.
+
+    >>> default_output_name(["wagahai"], TrainOptions(vocab_size=5000, alphabet="observed"))
+    'wagahai-observed-5000'
+    >>> default_output_name(["data/books.txt"], TrainOptions(5000, backend="sentencepiece"))
+    'books-sp-bpe-5000'
+    """
     first = sources[0] if sources else "stdin"
     stem = "stdin" if first == "-" else re.sub(r"\.[A-Za-z0-9]+$", "", first.rstrip("/").split("/")[-1])
     parts = [stem or "vocab"]
@@ -135,8 +145,6 @@ def train_documents(docs: Sequence[Document], options: TrainOptions, *,
     if vocab.vocab_size < options.vocab_size:
         warnings.append(f"--vocab {options.vocab_size} is more than this corpus can reach: "
                         f"the vocabulary has {vocab.vocab_size} tokens")
-    from tokenkit import __version__
-
     summary: dict[str, Any] = {
         "requested_vocab_size": options.vocab_size,
         "vocab_size": vocab.vocab_size,
@@ -149,7 +157,7 @@ def train_documents(docs: Sequence[Document], options: TrainOptions, *,
     }
     vocab.metadata.update({
         "name": docs[0].name if len(docs) == 1 else f"{docs[0].name}+{len(docs) - 1}",
-        "tokenkit_version": __version__,
+        "tokenkit_version": package_version(),
         "options": options.to_dict(),
         "corpus": [d.describe() for d in docs],
         "training": {k: v for k, v in summary.items() if k != "warnings"},
@@ -157,7 +165,7 @@ def train_documents(docs: Sequence[Document], options: TrainOptions, *,
     })
     if options.backend == "sentencepiece":
         vocab.metadata["special_tokens"] = {t: vocab.token_to_id(t) for t in options.special_tokens}
-    return TrainResult(vocabulary=vocab, summary=summary)
+    return TrainResult(vocabulary=apply_fast_path(vocab), summary=summary)
 
 
 def _normalise(options: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +182,13 @@ def _hf_lines(docs: Sequence[Document]):
 
 def _train_hf(docs: Sequence[Document], options: TrainOptions,
               progress: bool) -> tuple[Vocabulary, dict[str, Any]]:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import (  # heavy: the Rust extension loads on first use
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        trainers,
+    )
 
     specials = list(options.special_tokens)
     if options.alphabet == "bytes":
@@ -243,7 +257,7 @@ def _sp_sentences(docs: Sequence[Document]) -> tuple[list[str], dict[str, Any]]:
 
 def _train_sentencepiece(docs: Sequence[Document],
                          options: TrainOptions) -> tuple[Vocabulary, dict[str, Any]]:
-    import sentencepiece as spm
+    import sentencepiece as spm  # heavy: the C++ extension loads on first use
 
     sentences, stats = _sp_sentences(docs)
     if not sentences:

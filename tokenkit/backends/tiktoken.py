@@ -1,0 +1,145 @@
+"""tiktoken encodings behind the :class:`~tokenkit.vocabulary.Vocabulary` interface.
+
+:class:`TiktokenVocabulary` wraps a ``tiktoken.Encoding`` (``cl100k_base``, GPT-2 built from
+its original files by :mod:`tokenkit.backends.gpt2`, or an exported ranks file opened by
+:func:`load_tiktoken_dir`). Converting an HF byte-level BPE into this form lives one layer up,
+in :mod:`tokenkit.convert`; using it to speed up HF vocabularies in :mod:`tokenkit.fastpath`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tokenkit.bytelevel import bytes_to_token, char_to_byte
+from tokenkit.errors import TokenkitError
+from tokenkit.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    import tiktoken
+
+#: GPT-2's split pattern as tiktoken writes it (equivalent to the original GPT-2 regex and to
+#: HF's ``ByteLevel(use_regex=True)`` pre-tokenizer).
+GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
+ENDOFTEXT = "<|endoftext|>"
+TIKTOKEN_FILE = "tokenizer.tiktoken"
+TIKTOKEN_META = "tiktoken.json"
+#: Batched encodes in tiktoken use a thread pool; tokenkit's machines have few cores.
+BATCH_THREADS = max(1, min(8, os.cpu_count() or 1))
+
+
+def encode_many(encoding: tiktoken.Encoding, texts: Sequence[str]) -> list[list[int]]:
+    """Encode many texts on a few threads, one slice of the list per thread (tiktoken's own
+    ``encode_batch`` makes one future per text, which costs more than a short line's encode)."""
+    texts = list(texts)
+    n = min(BATCH_THREADS, len(texts))
+    if n <= 1:
+        return [encoding.encode(t, allowed_special="all") for t in texts]
+    from concurrent.futures import ThreadPoolExecutor
+
+    step = -(-len(texts) // n)
+    slices = [texts[i:i + step] for i in range(0, len(texts), step)]
+    with ThreadPoolExecutor(len(slices)) as pool:
+        parts = pool.map(lambda ts: [encoding.encode(t, allowed_special="all") for t in ts], slices)
+    return [ids for part in parts for ids in part]
+
+
+class TiktokenVocabulary(Vocabulary):
+    """A ``tiktoken.Encoding``: byte-level BPE with ranks as ids and a split regex."""
+
+    backend = "tiktoken"
+
+    def __init__(self, encoding: tiktoken.Encoding, metadata: dict[str, Any] | None = None) -> None:
+        super().__init__(metadata or {"name": encoding.name})
+        self.encoding = encoding
+        self._specials = dict(encoding._special_tokens)
+        self._by_special_id = {i: s for s, i in self._specials.items()}
+
+    def encode(self, text: str) -> list[int]:
+        return self.encoding.encode(text, allowed_special="all")
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return encode_many(self.encoding, texts)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return self.encoding.decode(list(ids), errors="replace")
+
+    def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
+        return self.encoding.decode_batch(batch, errors="replace", num_threads=BATCH_THREADS)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.encoding.n_vocab
+
+    def _bytes(self, token_id: int) -> bytes:
+        try:
+            return self.encoding.decode_single_token_bytes(token_id)
+        except KeyError:
+            raise TokenkitError(f"token id {token_id} is not in tiktoken encoding "
+                                f"{self.encoding.name} (size {self.vocab_size})") from None
+
+    def id_to_token(self, token_id: int) -> str:
+        if token_id in self._by_special_id:
+            return self._by_special_id[token_id]
+        return bytes_to_token(self._bytes(token_id))
+
+    def token_to_id(self, token: str) -> int | None:
+        if token in self._specials:
+            return self._specials[token]
+        try:
+            data = bytes(char_to_byte()[c] for c in token)
+        except KeyError:
+            return None
+        return self.encoding._mergeable_ranks.get(data)
+
+    def token_bytes(self, token_id: int) -> bytes | None:
+        if token_id in self._by_special_id:
+            return self._by_special_id[token_id].encode("utf-8")
+        return self._bytes(token_id)
+
+    @property
+    def specials(self) -> dict[str, int]:
+        return dict(self._specials)
+
+    def _write_backend_file(self, directory: Path) -> str:
+        write_tiktoken_files(self.encoding, directory)
+        return TIKTOKEN_FILE
+
+
+# ------------------------------------------------------------------------------------------
+# Files
+# ------------------------------------------------------------------------------------------
+def write_tiktoken_files(encoding: tiktoken.Encoding, directory: Path) -> list[Path]:
+    """Write ``tokenizer.tiktoken`` (base64 token, rank per line) and ``tiktoken.json``."""
+    ranks_path = directory / TIKTOKEN_FILE
+    lines = [base64.b64encode(tok) + b" " + str(rank).encode()
+             for tok, rank in sorted(encoding._mergeable_ranks.items(), key=lambda x: x[1])]
+    ranks_path.write_bytes(b"\n".join(lines) + b"\n")
+    meta_path = directory / TIKTOKEN_META
+    meta = {"name": encoding.name, "pat_str": encoding._pat_str,
+            "special_tokens": dict(encoding._special_tokens), "n_vocab": encoding.n_vocab}
+    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return [ranks_path, meta_path]
+
+
+def load_tiktoken_dir(directory: Path, metadata: dict[str, Any] | None = None) -> TiktokenVocabulary:
+    """Open a directory written by :func:`write_tiktoken_files` (tokenkit export)."""
+    import tiktoken  # heavy: the Rust extension loads on first use
+    from tiktoken.load import load_tiktoken_bpe
+
+    meta_path, ranks_path = directory / TIKTOKEN_META, directory / TIKTOKEN_FILE
+    for p in (meta_path, ranks_path):
+        if not p.is_file():
+            raise TokenkitError(f"tiktoken vocabulary {directory}: {p.name} not found")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        ranks = load_tiktoken_bpe(str(ranks_path))
+        enc = tiktoken.Encoding(meta.get("name") or directory.name, pat_str=meta["pat_str"],
+                                mergeable_ranks=ranks, special_tokens=meta.get("special_tokens", {}))
+    except (ValueError, KeyError, UnicodeDecodeError) as e:
+        raise TokenkitError(f"tiktoken vocabulary {directory} is malformed: {e}") from e
+    return TiktokenVocabulary(enc, metadata or {"name": directory.name})

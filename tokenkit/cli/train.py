@@ -1,0 +1,114 @@
+"""``tokenkit train``: options built from :class:`~tokenkit.training.TrainOptions`."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from tokenkit.cli.console import default, progress_bar
+from tokenkit.errors import TokenkitError
+from tokenkit.textio import ERRORS, expand_sources, read_paths
+from tokenkit.training import (
+    ALPHABETS,
+    BACKENDS,
+    SP_MODEL_TYPES,
+    TrainOptions,
+    default_output_name,
+    train_documents,
+)
+
+
+def check_output(path: Path, force: bool) -> None:
+    """Fail before training, not after, when the output cannot be written."""
+    if path.exists() and not force:
+        raise TokenkitError(f"output {path} already exists (use --force to overwrite)")
+    probe = path.parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise TokenkitError(f"cannot write output {path}: {probe} is not a directory")
+    try:
+        with tempfile.TemporaryDirectory(dir=probe):
+            pass
+    except OSError as e:
+        raise TokenkitError(f"cannot write output {path}: {e.strerror or e}") from e
+
+
+def _opt(name: str) -> object:
+    return default(TrainOptions, name)
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--vocab", "vocab_size", type=int, required=True, help="Vocabulary size, specials included.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Output directory (default: named after the first source and the options).")
+@click.option("--backend", type=click.Choice(BACKENDS), default=_opt("backend"), show_default=True)
+@click.option("--alphabet", type=click.Choice(ALPHABETS), default=_opt("alphabet"), show_default=True,
+              help="hf: all 256 bytes (lossless) or only the bytes seen in the corpus (the textbook's).")
+@click.option("--model-type", type=click.Choice(SP_MODEL_TYPES), default=_opt("model_type"),
+              show_default=True, help="sentencepiece model type.")
+@click.option("--byte-fallback/--no-byte-fallback", default=_opt("byte_fallback"), show_default=True,
+              help="sentencepiece: encode unknown characters as byte pieces.")
+@click.option("--character-coverage", type=float, default=_opt("character_coverage"), show_default=True)
+@click.option("--normalization", default=_opt("normalization"), show_default=True,
+              help="sentencepiece normalisation rule (identity keeps the text exactly).")
+@click.option("--special-tokens", "special_tokens", multiple=True,
+              help="Special tokens (repeat or comma-separate), counted inside --vocab.")
+@click.option("--min-frequency", type=int, default=_opt("min_frequency"), show_default=True,
+              help="hf: minimum pair count.")
+@click.option("--errors", type=click.Choice(ERRORS), default=default(read_paths, "errors"),
+              show_default=True, help="Invalid UTF-8: fail (strict) or replace bad bytes with U+FFFD.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output directory.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def train(sources: tuple[str, ...], vocab_size: int, output: Path | None, backend: str, alphabet: str,
+          model_type: str, byte_fallback: bool, character_coverage: float, normalization: str,
+          special_tokens: tuple[str, ...], min_frequency: int, errors: str, force: bool,
+          quiet: bool) -> None:
+    """Train a vocabulary of --vocab tokens on FILES, DIRECTORIES, corpus names or - (stdin).
+
+    \b
+    Example:
+      tokenkit train --vocab 5000 wagahai
+    """
+    specials = tuple(t for group in special_tokens for t in group.split(",") if t)
+    options = TrainOptions(vocab_size=vocab_size, backend=backend, alphabet=alphabet,
+                           model_type=model_type, special_tokens=specials,
+                           min_frequency=min_frequency, byte_fallback=byte_fallback,
+                           character_coverage=character_coverage, normalization=normalization)
+    options.validate()
+    output = output or Path(default_output_name(sources, options))
+    check_output(output, force)
+
+    pairs = expand_sources(sources)
+    total = sum(p.stat().st_size for _, p in pairs if p is not None)
+    show = not quiet and sys.stderr.isatty()
+    if show:
+        with progress_bar(bytes_=True, description="reading") as update:
+            done = 0
+
+            def advance(n: int) -> None:
+                nonlocal done
+                done += n
+                update(done, total)
+
+            docs = read_paths(pairs, errors=errors, on_bytes=advance)
+    else:
+        docs = read_paths(pairs, errors=errors)
+    if show and backend == "sentencepiece":
+        click.echo("training sentencepiece…", err=True)
+    result = train_documents(docs, options, progress=show)
+    result.vocabulary.save(output, force=force)
+
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    s = result.summary
+    merges = "n/a" if s.get("merges") is None else str(s["merges"])
+    click.echo(f"trained {backend} vocabulary: {s['vocab_size']} tokens (asked {s['requested_vocab_size']}), "
+               f"{merges} merges, on {s['corpus_bytes']:,} bytes / {s['corpus_characters']:,} characters / "
+               f"{s['corpus_lines']:,} lines in {s['training_seconds']:.2f} s -> {output}")
+    for note in s.get("notes", []):
+        click.echo(f"note: {note}")
