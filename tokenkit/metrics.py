@@ -43,6 +43,11 @@ class BitsReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def _repr_html_(self) -> str:  # notebooks: the textbook's rows as a table
+        from tokenkit.render import report_html
+
+        return report_html(self)
+
 
 def bits_report_from_ids(text: str, ids: list[int], vocab_size: int) -> BitsReport:
     """The report for ``text`` already encoded as ``ids`` with a ``vocab_size`` vocabulary."""

@@ -131,6 +131,11 @@ class OOVReport:
                 "units": [asdict(u) for u in self.units],
                 "groups": {g: {**asdict(s), "total": s.total} for g, s in self.groups.items()}}
 
+    def _repr_html_(self) -> str:  # notebooks: the per-group table
+        from tokenkit.render import oov_html
+
+        return oov_html(self)
+
 
 def _summarise(results: Iterable[UnitResult]) -> dict[str, GroupSummary]:
     groups: dict[str, GroupSummary] = {}
