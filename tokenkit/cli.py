@@ -326,6 +326,9 @@ from tokenkit.compare_cli import bench_command, export_command, sweep_command  #
 main.add_command(bench_command)
 main.add_command(sweep_command)
 main.add_command(export_command)
+from tokenkit.cli_serve import serve as serve_command  # noqa: E402
+
+main.add_command(serve_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -312,8 +312,12 @@ CSS = """
 """.strip()
 
 
-def to_html(view_: TokenView, *, standalone_css: bool = True) -> str:
-    """Colour-coded spans with ``title`` and ``data-*`` attributes (id, hex, backend string)."""
+def to_html(view_: TokenView, *, standalone_css: bool = True, summary: bool = True) -> str:
+    """Colour-coded spans with ``title`` and ``data-*`` attributes (id, hex, backend string).
+
+    ``standalone_css=False`` leaves out the ``<style>`` (a page that links :data:`CSS` once);
+    ``summary=False`` leaves out the numbers and decoded text (a page that shows its own).
+    """
     out = [f"<style>{CSS}</style>"] if standalone_css else []
     out.append('<div class="tk-tokens">')
     for kind, item in _segments(view_):
@@ -336,6 +340,8 @@ def to_html(view_: TokenView, *, standalone_css: bool = True) -> str:
         body = html.escape(label) if item.byte_piece or item.start == item.end else _html_text(label)
         out.append(f"<span {attrs}>{body}</span>")
     out.append("</div>")
+    if not summary:
+        return "".join(out)
     rep = view_.report
     out.append(f'<div class="tk-summary">{rep.n_tokens} tokens · {rep.utf8_bits} UTF-8 bits · '
                f'{rep.bpe_bits} BPE bits ({rep.bits_per_token} per token) · ratio {rep.ratio:.2f}</div>')
