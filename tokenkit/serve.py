@@ -107,7 +107,7 @@ class ModelSession:
                  "hex": (self.vocab.token_bytes(i) or b"").hex(" ")} for i, p in dist]
 
     def sample(self, text: str, max_new_tokens: int, temperature: float, top_k: int | None,
-               top_p: float | None, seed: int | None) -> str:
+               top_p: float | None, seed: int | None) -> dict[str, Any]:
         from gptcore.generation import GenerationConfig, generate_ids
         from gptcore.sampling import SamplingConfig
 
@@ -116,7 +116,7 @@ class ModelSession:
                                                        top_p=top_p))
         with self.lock:
             new = generate_ids(self.model, [self._prompt(text)], cfg)[0]
-        return self.vocab.decode(new)
+        return {"completion": self.vocab.decode(new), "ids": new}
 
 
 class Playground:
@@ -316,7 +316,7 @@ def create_app(playground: Playground) -> Starlette:
                     top_k=_number(data, "top_k", None, 1, 1 << 24, int),
                     top_p=_number(data, "top_p", None, 0.0, 1.0),
                     seed=_number(data, "seed", None, 0, 2**63 - 1, int))
-        return {"text": text, "completion": await _run(lambda: model.sample(text, **args), limiter)}
+        return {"text": text, **await _run(lambda: model.sample(text, **args), limiter)}
 
     routes = [
         Route("/", index),
