@@ -28,6 +28,9 @@ from tokenkit.vocabulary import Vocabulary
 
 #: Whitespace made visible (the same marks as tokenkit.report).
 VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
+#: How far past a dropped run of text a token is looked for: bounds the work on a lossy
+#: (e.g. normalising) vocabulary to linear time; longer dropped runs show as unplaced tokens.
+SEARCH_WINDOW = 4096
 #: Token colours cycle through this many CSS classes (``tk-c0`` ... ``tk-c5``).
 N_COLOURS = 6
 
@@ -160,7 +163,7 @@ def view(vocab: Vocabulary, text: str, ids: list[int] | None = None, name: str =
                                      False, tid == unk, tid in specials))
             pending_unk = len(pieces) - 1 if tid == unk else pending_unk
             continue
-        found = raw.find(data, pos) if data else pos
+        found = raw.find(data, pos, pos + SEARCH_WINDOW + len(data)) if data else pos
         if found < 0:  # bytes the text does not contain (normalisation): nothing lines up
             pieces.append(TokenPiece(index, tid, data, backend, byte_to_char[pos], byte_to_char[pos],
                                      False, True, tid in specials))

@@ -59,8 +59,7 @@ class ApiError(Exception):
 def trained_directories(root: Path) -> list[str]:
     """Vocabulary directories (holding ``tokenkit.json``) directly inside ``root``."""
     try:
-        return sorted(str(p.relative_to(root)) if root != Path(".") else p.name
-                      for p in root.iterdir() if (p / METADATA_FILE).is_file())
+        return sorted(p.name for p in root.iterdir() if (p / METADATA_FILE).is_file())
     except OSError:
         return []
 

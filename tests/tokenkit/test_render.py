@@ -127,3 +127,17 @@ def test_notebook_and_rich_reprs() -> None:
     rep = bits_report(v, "the fox")
     assert f"<td>{rep.n_tokens}</td>" in rep._repr_html_()
     assert "round trip: lossless" in oov_report(v, "the fox")._repr_html_()
+
+
+def test_normalising_vocabulary_tokens_that_match_no_text_are_lost_not_misplaced() -> None:
+    from tokenkit.train import train_from_texts
+
+    from tests.tokenkit.helpers import MIXED_TEXT
+
+    v = train_from_texts([MIXED_TEXT], 600, backend="sentencepiece", normalization="nfkc").vocabulary
+    text = "ＡＢＣ the fox " * 2000  # full-width letters come back as ASCII: lost
+    tv = view(v, text)
+    assert tv.ids == v.encode(text) and not tv.lossless
+    assert {"Ａ", "Ｂ", "Ｃ"} <= set(tv.lost_chars)
+    placed = [p for p in tv.pieces if not p.lost]
+    assert placed and all(text[p.start:p.end].encode("utf-8") == p.data for p in placed if not p.byte_piece)
