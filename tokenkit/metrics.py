@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tokenkit.htmltables import report_html
 from tokenkit.vocabulary import Vocabulary
 
 
@@ -46,6 +47,9 @@ class BitsReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def _repr_html_(self) -> str:  # notebooks: the textbook's rows as a table
+        return report_html(self)
 
 
 def bits_report_from_ids(text: str, ids: list[int], vocab_size: int) -> BitsReport:

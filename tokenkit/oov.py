@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tokenkit.htmltables import oov_html
 from tokenkit.vocabulary import Vocabulary
 
 WHOLE, BYTES, LOST = "whole", "bytes", "lost"
@@ -130,6 +131,9 @@ class OOVReport:
         return {"text": self.text, "decoded": self.decoded, "lossless": self.lossless,
                 "units": [asdict(u) for u in self.units],
                 "groups": {g: {**asdict(s), "total": s.total} for g, s in self.groups.items()}}
+
+    def _repr_html_(self) -> str:  # notebooks: the per-group table
+        return oov_html(self)
 
 
 def _summarise(results: Iterable[UnitResult]) -> dict[str, GroupSummary]:

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tokenkit.errors import TokenkitError
+from tokenkit.languages import language_label
+from tokenkit.plotfonts import use_cjk_fonts
 
 if TYPE_CHECKING:
     from tokenkit.bench import BenchResult
@@ -18,6 +20,7 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    use_cjk_fonts()  # vocabulary names, tokens and languages may be Japanese, Korean, emoji...
     return plt
 
 
@@ -84,41 +87,84 @@ def compression_plot(result: BenchResult, path: Path) -> Path:
     return _save(fig, path)
 
 
+#: The parity colour scale is logarithmic and clipped here: the 1-3x range is what matters.
+PARITY_CLIP = (0.5, 8.0)
+
+
 def parity_heatmap(result: BenchResult, path: Path) -> Path:
-    """Tokens per language relative to English, vocabularies x languages."""
+    """Tokens per language relative to English, vocabularies x languages, values printed.
+
+    The colour scale is logarithmic and clipped to :data:`PARITY_CLIP` so that 1x, 1.5x, 2x
+    and 3x look different (a linear 0-16 scale made them one colour); every cell prints its
+    value, so a clipped 12x still reads 12.
+    """
+    from matplotlib.colors import LogNorm
+
     plt = _pyplot()
     langs = sorted({lang for p in result.parity.values() for lang in p},
-                   key=lambda lang: (lang != "en", lang))
+                   key=lambda lang: (lang != "en", language_label(lang)))
     data = [[result.parity[v].get(lang, float("nan")) for lang in langs] for v in result.vocabs]
-    fig, ax = plt.subplots(figsize=(max(8, 0.22 * len(langs) + 2), 0.5 * len(result.vocabs) + 1.8))
-    im = ax.imshow(data, aspect="auto", cmap="magma_r", vmin=0)
-    ax.set_xticks(range(len(langs)), langs, rotation=90, fontsize=7)
+    fig, ax = plt.subplots(figsize=(max(8, 0.32 * len(langs) + 3), 0.55 * len(result.vocabs) + 2.6))
+    norm = LogNorm(*PARITY_CLIP, clip=True)
+    im = ax.imshow(data, aspect="auto", cmap="magma_r", norm=norm)
+    for y, row in enumerate(data):
+        for x, value in enumerate(row):
+            if value == value:  # not NaN
+                dark = norm(value) > 0.55
+                ax.text(x, y, f"{value:.1f}" if value < 10 else f"{value:.0f}", ha="center",
+                        va="center", fontsize=5.5, color="white" if dark else "black")
+    ax.set_xticks(range(len(langs)), [language_label(lang) for lang in langs], rotation=90, fontsize=7)
     ax.set_yticks(range(len(result.vocabs)), result.vocabs, fontsize=8)
     ax.set_title("Tokenization parity: tokens for UDHR Article 1 relative to English")
-    fig.colorbar(im, ax=ax, label="× English tokens")
+    ticks = [t for t in (0.5, 1, 1.5, 2, 3, 4, 6, 8) if PARITY_CLIP[0] <= t <= PARITY_CLIP[1]]
+    bar = fig.colorbar(im, ax=ax, ticks=ticks,
+                       label=f"× English tokens (log scale, clipped to {PARITY_CLIP[0]:g}–{PARITY_CLIP[1]:g})")
+    bar.minorticks_off()
+    bar.ax.set_yticklabels([f"{t:g}×" for t in ticks])
     return _save(fig, path)
 
 
 def sweep_plot(result: SweepResult, path: Path) -> Path:
-    """Compression ratio, bits per token and tokens per byte against vocabulary size."""
+    """Compression ratio, bits per token and tokens per byte against vocabulary size.
+
+    The x axis is labelled with the vocabularies' actual sizes (training can stop short of the
+    requested one). The fixed-width ratio zig-zags because ceil(log2 V) steps up by one bit
+    just past each power of two: dotted lines mark those steps, and the figure says so.
+    """
     plt = _pyplot()
-    sizes = [r.vocab_size for r in result.rows]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    sizes = [r.actual_vocab_size for r in result.rows]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     panels = [
-        ("compression ratio (held-out)", [r.compression_ratio for r in result.rows], None),
+        ("compression ratio (held-out)", [r.compression_ratio for r in result.rows],
+         [r.entropy_compression_ratio for r in result.rows]),
         ("bits per token", [r.bits_per_token for r in result.rows],
          [r.entropy_bits_per_token for r in result.rows]),
         ("tokens per byte (held-out)", [r.tokens_per_byte for r in result.rows], None),
     ]
+    steps = _powers_of_two_between(min(sizes, default=1), max(sizes, default=1))
     for ax, (title, ys, extra) in zip(axes, panels):
-        ax.plot(sizes, ys, marker="o", label="fixed width" if extra else None)
+        ax.plot(sizes, ys, marker="o", label="fixed width, ⌈log₂ V⌉ bits" if extra else None)
         if extra:
-            ax.plot(sizes, extra, marker="s", label="unigram entropy")
+            ax.plot(sizes, extra, marker="s", label="unigram entropy (ideal coder)")
             ax.legend(fontsize=8)
+        for step in steps:
+            ax.axvline(step, color="grey", lw=0.7, ls=":")
         ax.set_xscale("log")
-        ax.set_xlabel("vocabulary size")
+        ax.minorticks_off()
+        ax.set_xticks(sizes, [f"{s:,}" for s in sizes], rotation=45, ha="right", fontsize=8)
+        ax.set_xlabel("vocabulary size (actual)")
         ax.set_title(title)
         ax.grid(alpha=0.3)
+    if steps:
+        fig.text(0.5, -0.04, "Dotted lines: powers of two. Just past each one ⌈log₂ V⌉ grows by one bit "
+                 "for every token, so the fixed-width ratio drops there and climbs again as merges "
+                 "shorten the text: the zig-zag. The entropy curves have no such steps.",
+                 ha="center", fontsize=9, wrap=True)
     fig.suptitle(f"{result.corpus}: {result.backend} vocabularies, trained on "
                  f"{result.train_bytes:,} bytes, measured on {result.heldout_bytes:,} held-out bytes")
     return _save(fig, path)
+
+
+def _powers_of_two_between(lo: int, hi: int) -> list[int]:
+    """Powers of two p with lo < p < hi (where ceil(log2 V) steps up, at V = p + 1)."""
+    return [1 << k for k in range(1, 40) if lo < (1 << k) < hi]

@@ -29,6 +29,7 @@ COMMANDS = {
     "export": "tokenkit.cli.export:export_command",
     "corpora": "tokenkit.cli.corpora:corpora",
     "demo": "tokenkit.cli.demo:demo",
+    "serve": "tokenkit.cli.serve:serve",
 }
 
 

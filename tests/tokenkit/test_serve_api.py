@@ -1,0 +1,173 @@
+"""The playground's JSON API: real encodings, and clear JSON errors for bad input (no browser)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette", reason="the [serve] extra is not installed")
+pytest.importorskip("httpx", reason="starlette's TestClient needs httpx")
+
+from starlette.testclient import TestClient  # noqa: E402
+
+from tests.tokenkit.helpers import mixed_vocab  # noqa: E402
+from tokenkit import serve  # noqa: E402
+from tokenkit.render import view  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def vocab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("vocabs")
+    mixed_vocab("hf").save(root / "mixed-400")
+    mixed_vocab("hf", alphabet="observed").save(root / "mixed-observed-400")
+    (root / "not-a-vocab").mkdir()
+    return root
+
+
+@pytest.fixture(scope="module")
+def client(vocab_root: Path) -> TestClient:
+    return TestClient(serve.create_app(serve.Playground([], root=vocab_root)))
+
+
+@pytest.fixture(scope="module")
+def model_client(vocab_root: Path, tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    pytest.importorskip("torch")
+    from gptcore import testing
+    from gptcore.checkpoint import save_checkpoint
+
+    size = mixed_vocab("hf").vocab_size
+    model = testing.build_tiny("gpt2", dict(vocab_size=size, context_length=16, emb_dim=16,
+                                            n_layers=2, n_heads=2))
+    path = save_checkpoint(tmp_path_factory.mktemp("run") / "ckpt", model,
+                           vocabulary=str(vocab_root / "mixed-400"))
+    return TestClient(serve.build_app([], model=str(path), root=vocab_root))
+
+
+def test_lists_trained_directories_and_builtins(client: TestClient) -> None:
+    data = client.get("/api/vocabularies").json()
+    specs = {v["spec"]: v["source"] for v in data["vocabularies"]}
+    assert specs == {"gpt2": "built-in", "tiktoken:cl100k_base": "built-in",
+                     "mixed-400": "directory", "mixed-observed-400": "directory"}
+    assert data["model"] is None and data["limits"]["max_text_chars"] == serve.MAX_TEXT_CHARS
+
+
+def test_encode_matches_the_library(client: TestClient) -> None:
+    text = "Zebra 吾輩は猫 🥺\nfox"
+    r = client.post("/api/encode", json={"text": text, "specs": ["mixed-400", "mixed-observed-400"]})
+    assert r.status_code == 200
+    lossless, lossy = r.json()["results"]
+    for result, vocab in ((lossless, mixed_vocab("hf")), (lossy, mixed_vocab("hf", alphabet="observed"))):
+        expected = view(vocab, text)
+        assert [t["id"] for t in result["tokens"]] == expected.ids
+        assert result["report"]["n_tokens"] == expected.report.n_tokens
+        assert result["report"]["ratio"] == pytest.approx(expected.report.ratio)
+        assert result["decoded"] == expected.decoded and 'class="tk-tok' in result["html"]
+    assert lossless["lossless"] and not lossy["lossless"] and "Z" in lossy["lost_chars"]
+
+
+def test_builtin_cl100k_loads_once_and_is_cached(client: TestClient) -> None:
+    r1 = client.post("/api/encode", json={"text": "hello world", "specs": ["tiktoken:cl100k_base"]})
+    assert [t["id"] for t in r1.json()["results"][0]["tokens"]] == [15339, 1917]
+    app_state = client.app  # the same vocabulary object serves the second request
+    r2 = client.post("/api/encode", json={"text": "hello", "specs": ["tiktoken:cl100k_base"]})
+    assert r2.json()["results"][0]["tokens"][0]["id"] == 15339 and app_state is client.app
+
+
+@pytest.mark.parametrize("body, status, message", [
+    ({"text": "x", "specs": ["no-such-vocab"]}, 400, "unknown vocabulary 'no-such-vocab'"),
+    ({"text": "x", "specs": ["not-a-vocab"]}, 400, "unknown vocabulary 'not-a-vocab'"),
+    ({"text": "x", "specs": ["../../etc"]}, 400, "unknown vocabulary '../../etc'"),
+    ({"text": "x", "specs": []}, 400, "'specs' must be a non-empty list"),
+    ({"text": "x", "specs": ["mixed-400"] * 5}, 400, "at most 4 vocabularies"),
+    ({"text": 12, "specs": ["mixed-400"]}, 400, "'text' must be a string"),
+    ({"text": "x" * (serve.MAX_TEXT_CHARS + 1), "specs": ["mixed-400"]}, 413, "over the limit of 200,000"),
+])
+def test_encode_bad_input_is_one_json_error(client: TestClient, body, status: int, message: str) -> None:
+    r = client.post("/api/encode", json=body)
+    assert r.status_code == status and message in r.json()["error"]
+
+
+def test_a_ten_megabyte_paste_is_refused_before_it_is_read(client: TestClient) -> None:
+    body = b'{"specs": ["mixed-400"], "text": "' + b"a" * 10_000_000 + b'"}'
+    r = client.post("/api/encode", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and f"{len(body):,} bytes is over the limit" in r.json()["error"]
+    assert client.get("/api/vocabularies").status_code == 200  # still serving
+
+
+def test_not_json_and_not_an_object(client: TestClient) -> None:
+    assert "not valid JSON" in client.post("/api/encode", content=b"{oops").json()["error"]
+    assert "JSON object" in client.post("/api/encode", json=[1, 2]).json()["error"]
+
+
+def test_decode_refuses_invalid_ids(client: TestClient) -> None:
+    ok = client.post("/api/decode", json={"spec": "mixed-400", "ids": mixed_vocab("hf").encode("fox")})
+    assert ok.json()["text"] == "fox"
+    for ids, message in (([1, 400], "token id 400 is outside vocabulary mixed-400"),
+                         ([-1], "token id -1 is outside"), (["7"], "'ids' must be a list of integers"),
+                         ([True], "'ids' must be a list of integers")):
+        r = client.post("/api/decode", json={"spec": "mixed-400", "ids": ids})
+        assert r.status_code == 400 and message in r.json()["error"], (ids, r.json())
+
+
+def test_model_endpoints_say_how_to_start_with_a_model(client: TestClient) -> None:
+    for path in ("/api/next", "/api/sample"):
+        r = client.post(path, json={"text": "fox"})
+        assert r.status_code == 404 and "--model" in r.json()["error"]
+
+
+def test_unbounded_work_is_abandoned_with_504(vocab_root: Path, monkeypatch) -> None:
+    import time
+
+    monkeypatch.setattr(serve, "REQUEST_TIMEOUT_S", 0.2)
+    playground = serve.Playground([], root=vocab_root)
+    monkeypatch.setattr(playground, "encode", lambda text, specs: time.sleep(2))
+    r = TestClient(serve.create_app(playground)).post("/api/encode", json={"text": "x", "specs": ["mixed-400"]})
+    assert r.status_code == 504 and "longer than 0.2 s" in r.json()["error"]
+
+
+def test_next_and_sample_with_a_gptcore_checkpoint(model_client: TestClient) -> None:
+    info = model_client.get("/api/vocabularies").json()["model"]
+    assert info["vocabulary"].endswith("mixed-400")
+    tokens = model_client.post("/api/next", json={"text": "the fox", "top_k": 10}).json()["tokens"]
+    assert len(tokens) == 10 and abs(sum(t["p"] for t in tokens) - 1) < 1e-5
+    assert [t["p"] for t in tokens] == sorted((t["p"] for t in tokens), reverse=True)
+    body = {"text": "the fox", "max_new_tokens": 5, "temperature": 0.8, "top_k": 20, "top_p": 0.9, "seed": 3}
+    first = model_client.post("/api/sample", json=body).json()
+    assert model_client.post("/api/sample", json=body).json() == first  # seeded
+    assert len(first["ids"]) == 5 and first["completion"] == mixed_vocab("hf").decode(first["ids"])
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"text": "", "top_k": 3}, "at least one token"),
+    ({"text": "fox", "top_k": 0}, "'top_k' must be an integer from 1 to 100"),
+    ({"text": "fox", "temperature": "hot"}, "'temperature' must be a number"),
+])
+def test_next_bad_input(model_client: TestClient, body, message: str) -> None:
+    r = model_client.post("/api/next", json=body)
+    assert r.status_code == 400 and message in r.json()["error"]
+
+
+def test_sample_bad_input(model_client: TestClient) -> None:
+    r = model_client.post("/api/sample", json={"text": "fox", "max_new_tokens": 10_000})
+    assert r.status_code == 400 and "'max_new_tokens' must be an integer from 1 to 200" in r.json()["error"]
+    r = model_client.post("/api/sample", json={"text": "fox", "top_p": 1.5})
+    assert r.status_code == 400 and "'top_p'" in r.json()["error"]
+
+
+def test_page_and_its_css_are_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "tokenkit playground" in page.text
+    assert "Noto Sans CJK JP" in page.text  # a font stack that renders CJK
+    assert ".tk-lost" in client.get("/render.css").text
+
+
+def test_cli_serve_refuses_a_bad_model_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tokenkit.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--model", str(tmp_path / "missing")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: cannot load model {tmp_path / 'missing'}: model path not found: {tmp_path / 'missing'}"]
