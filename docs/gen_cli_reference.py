@@ -18,6 +18,7 @@ from tokenkit.cli.reference import command_reference
 OUTPUT = Path(__file__).with_name("cli.md")
 SECTIONS = [
     ("tokenkit", "tokenkit.cli:main", "tokenkit"),
+    ("gptcore", "gptcore.cli:main", "gptcore"),
 ]
 HEADER = """# Command-line reference
 

@@ -28,7 +28,6 @@ PACKAGES = {
 }
 #: Packages not yet held to these rules. The gptcore refactor branch turns this on by
 #: emptying the set (gptcore_llama follows gptcore's model <-> loader pattern).
-NOT_YET: set[str] = set()
 MARKERS = ("heavy", "lazy")
 
 
@@ -186,20 +185,14 @@ def _package(module: str) -> str:
     return module.split(".")[0]
 
 
-def _maybe_not_yet(package: str):
-    marks = [pytest.mark.xfail(reason=f"{package}: refactor pending (NOT_YET)", strict=False)] \
-        if package in NOT_YET else []
-    return pytest.param(package, marks=marks, id=package)
-
-
-@pytest.mark.parametrize("package", [_maybe_not_yet(p) for p in PACKAGES])
+@pytest.mark.parametrize("package", list(PACKAGES))
 def test_no_import_cycles(package: str) -> None:
     edges, _ = import_graph()
     found = [c for c in cycles(edges) if any(_package(m) == package for m in c)]
     assert not found, "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
 
 
-@pytest.mark.parametrize("package", [_maybe_not_yet(p) for p in PACKAGES])
+@pytest.mark.parametrize("package", list(PACKAGES))
 def test_function_level_imports_say_why(package: str) -> None:
     _, imports = import_graph()
     hidden = [i for i in imports if _package(i.source) == package and i.in_function
@@ -237,3 +230,26 @@ def test_checker_finds_a_cycle_and_a_hidden_import(tmp_path: Path) -> None:
     hidden = [(i.source, i.target) for i in found if i.in_function and not i.annotated]
     assert hidden == [("demo_pkg.b", "demo_pkg.c")]
     assert ("demo_pkg.c", "demo_pkg.b") in {(i.source, i.target) for i in found if i.annotated}
+
+
+@pytest.mark.parametrize("low, high", [
+    ("tokenkit.vocabulary", "tokenkit.specs"),          # the interface knows no loader
+    ("tokenkit.vocabulary", "tokenkit.fastpath"),
+    ("tokenkit.backends.hf", "tokenkit.fastpath"),      # the loader applies the fast path
+    ("tokenkit.specs", "tokenkit.cli"),
+    ("gptcore.models.gpt2.model", "gptcore.models.gpt2.hf"),
+    ("gptcore_llama.model", "gptcore_llama.hf"),
+    ("gptcore.interfaces", "gptcore.registry"),
+    ("gptcore.registry", "gptcore.cli"),
+])
+def test_lower_layers_do_not_import_higher_ones(low: str, high: str) -> None:
+    edges, _ = import_graph()
+    assert low in edges, f"{low} is not a project module (renamed? update this test)"
+    assert not any(t == high or t.startswith(high + ".") for t in edges[low]), (low, high)
+
+
+def test_tokenkit_never_imports_gptcore_at_module_level() -> None:
+    _, imports = import_graph()
+    upward = [i for i in imports if _package(i.source) == "tokenkit" and _package(i.target) != "tokenkit"
+              and not i.in_function]
+    assert not upward, upward

@@ -3,9 +3,9 @@
 
 One module per area, each defining plain click commands that this file adds to the group:
 :mod:`.plugins` (list), :mod:`.generate` (generate, next, diversity), :mod:`.pretrain`,
-:mod:`.export`, :mod:`.data` (prepare, eval).  Errors pass through one adapter (:mod:`.errors`); output through one console
-(:mod:`.console`).  Only this package prints.  ``docs/cli-gptcore.md`` is generated from the
-help texts by :mod:`.reference`.
+:mod:`.export`, :mod:`.data` (prepare, eval).  Errors pass through one adapter
+(:mod:`.errors`); output through one console (:mod:`.console`).  Only this package prints.
+``docs/cli.md`` is generated from the help texts by ``docs/gen_cli_reference.py``.
 """
 
 from __future__ import annotations
