@@ -26,8 +26,6 @@ PACKAGES = {
     "gptcore": ROOT / "gptcore",
     "gptcore_llama": ROOT / "plugins" / "gptcore-llama" / "src" / "gptcore_llama",
 }
-#: Packages not yet held to these rules. The gptcore refactor branch turns this on by
-#: emptying the set (gptcore_llama follows gptcore's model <-> loader pattern).
 MARKERS = ("heavy", "lazy")
 
 
