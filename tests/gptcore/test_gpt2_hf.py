@@ -104,3 +104,31 @@ def test_pytorch_bin_is_loaded_without_unpickling_code(tmp_path, hf_dir):
         registry.load_model(evil)
     testing.assert_one_line_error(info.value, "weights_only=True", str(evil / "pytorch_model.bin"))
     assert not marker.exists()
+
+
+def test_padded_hf_directory_generates_with_the_gpt2_tokenizer(tmp_path):
+    """nanoGPT / Pythia-style padding: 50304 embedding rows for GPT-2's 50257-token tokenizer."""
+    from click.testing import CliRunner
+
+    from gptcore.cli import main
+
+    path = tmp_path / "padded"
+    save_hf_gpt2(path, vocab_size=50304, n_embd=16, n_layer=1, n_head=2, n_positions=32)
+    ref = transformers.GPT2LMHeadModel.from_pretrained(str(path)).eval()
+    with torch.no_grad():  # make the padding rows win every unmasked argmax
+        ref.transformer.ln_f.weight.zero_()
+        ref.transformer.ln_f.bias.fill_(1.0)
+        ref.transformer.wte.weight[50257:] = 1.0
+    ref.save_pretrained(str(path))
+    prompt = "Every effort moves you"
+    with torch.no_grad():
+        unmasked = ref.generate(torch.tensor([[8]]), max_new_tokens=4, do_sample=False, pad_token_id=0)
+    assert (unmasked[0, 1:] >= 50257).all()  # what a model without the mask would emit
+    result = CliRunner().invoke(main, ["generate", str(path), "--tokenizer", "gpt2", "--prompt", prompt,
+                                       "--greedy", "--max-new-tokens", "6"])
+    assert result.exit_code == 0, result.output
+    assert "50304 embedding rows for a 50257-token tokenizer" in result.stderr
+    assert result.stdout.startswith(prompt) and "\ufffd" not in result.stdout
+    sampled = CliRunner().invoke(main, ["generate", str(path), "--tokenizer", "gpt2", "--prompt", prompt,
+                                        "--temperature", "1.5", "--seed", "0", "--max-new-tokens", "20"])
+    assert sampled.exit_code == 0, sampled.output
