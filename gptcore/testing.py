@@ -223,8 +223,11 @@ def check_generate_past_context(model: nn.Module, extra: int = 5) -> None:
     prompt = [[(3 * i + 1) % model.config.vocab_size for i in range(max(1, ctx - 2))]]
     greedy = SamplingConfig(temperature=0.0)
     n = extra + 2
-    with_cache = generate_ids(model, prompt, GenerationConfig(n, greedy))
-    no_cache = generate_ids(model, prompt, GenerationConfig(n, greedy, use_cache=False))
+    try:
+        with_cache = generate_ids(model, prompt, GenerationConfig(n, greedy))
+        no_cache = generate_ids(model, prompt, GenerationConfig(n, greedy, use_cache=False))
+    except Exception as exc:  # noqa: BLE001 - reported as the failure it is
+        raise AssertionError(f"generation past context_length fails: {type(exc).__name__}: {exc}") from exc
     assert len(with_cache[0]) == n, "generation stopped at context_length"
     assert with_cache == no_cache, "generation past context_length differs with and without the cache"
 

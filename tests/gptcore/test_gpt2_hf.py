@@ -132,3 +132,41 @@ def test_padded_hf_directory_generates_with_the_gpt2_tokenizer(tmp_path):
     sampled = CliRunner().invoke(main, ["generate", str(path), "--tokenizer", "gpt2", "--prompt", prompt,
                                         "--temperature", "1.5", "--seed", "0", "--max-new-tokens", "20"])
     assert sampled.exit_code == 0, sampled.output
+
+
+def test_hf_loader_and_exporter_pass_the_kit(hf_dir, tmp_path):
+    testing.check_loader("hf-gpt2", hf_dir)
+    testing.check_detect_rejects("hf-gpt2", tmp_path)
+    testing.check_exporter_roundtrip("gpt2", "hf", "hf-gpt2", dict(vocab_size=50, context_length=16, emb_dim=16,
+                                                                   n_layers=2, n_heads=2, tie_weights=False), tmp_path)
+
+
+def test_sharded_hf_directory_names_each_tensors_shard(tmp_path, hf_dir):
+    """read_hf_weights (gptcore.hf) reads a sharded index; a bad shape names its shard."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    sharded = tmp_path / "sharded"
+    sharded.mkdir()
+    (sharded / "config.json").write_text((hf_dir / "config.json").read_text())
+    tensors = load_file(str(hf_dir / "model.safetensors"))
+    names = sorted(tensors)
+    halves = {"model-00001-of-00002.safetensors": names[::2], "model-00002-of-00002.safetensors": names[1::2]}
+    for shard, keys in halves.items():
+        save_file({k: tensors[k] for k in keys}, str(sharded / shard))
+    weight_map = {k: shard for shard, keys in halves.items() for k in keys}
+    (sharded / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    ref = registry.load_model(hf_dir).model
+    ours = registry.load_model(sharded).model
+    ids = torch.arange(10)[None]
+    with torch.no_grad():
+        assert torch.equal(ref(ids), ours(ids))
+    victim = "transformer.h.1.ln_2.weight"
+    shard = weight_map[victim]
+    part = load_file(str(sharded / shard))
+    part[victim] = torch.zeros(7)
+    save_file(part, str(sharded / shard))
+    with pytest.raises(registry.GptcoreError) as info:
+        registry.load_model(sharded)
+    testing.assert_one_line_error(info.value, victim, str(sharded / shard), "(7,)")
