@@ -73,7 +73,7 @@ class LazyGroup(GuardedGroup):
         for name in names:
             summary = COMMANDS[name][2] if name in COMMANDS and name not in self.commands else ""
             if summary:
-                rows.append((name, click.utils.make_default_short_help(summary, limit)))
+                rows.append((name, click.Command(name, help=summary).get_short_help_str(limit)))
                 continue
             command = self.get_command(ctx, name)
             if command is not None and not command.hidden:
