@@ -277,6 +277,11 @@ def test_set_goes_to_the_loader_checked_against_the_config_class(hf_dir, vocab_d
     line = run("export", hf_dir, tmp_path / "x", "--set", "layer_norm_eps", ok=False).output
     assert "--set expects key=value" in line
     assert not (tmp_path / "x").exists()
+    shorter = tmp_path / "shorter"
+    run("export", hf_dir, shorter, "--set", "context_length=16")
+    assert json.loads((shorter / "config.json").read_text())["n_positions"] == 16
+    line = run("export", hf_dir, tmp_path / "x", "--set", "context_length=64", ok=False).output
+    assert "wpe.weight" in line and "(32, 48)" in line and "(64, 48)" in line
     tiny = ["--set", "n_layers=1", "--set", "emb_dim=16", "--set", "n_heads=2", "--set", "context_length=8"]
     done = run("generate", "gpt2-small", "--tokenizer", vocab_dir, *tiny, "--prompt", "the", "--greedy",
                "--max-new-tokens", "3")

@@ -87,6 +87,8 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
         if bare not in ours_by_theirs:
             raise GptcoreError(f"unexpected tensor {name} in {weights.source[name]}")
         ours = ours_by_theirs[bare]
+        if bare == "wpe.weight" and tensor.shape[0] > cfg.context_length > 0:
+            tensor = tensor[: cfg.context_length]  # --set context_length=N: the first N positions
         tensors[ours] = tensor.t() if bare.endswith(_TRANSPOSED) else tensor
         origin[ours] = name
     for ours, theirs in name_map(cfg).items():  # missing tensors: name them as the file would
