@@ -33,7 +33,7 @@ from torch import nn
 from tokenkit.atomic import atomic_directory, recover
 
 from gptcore.errors import GptcoreError
-from gptcore.registry import architecture_for, get_architecture
+from gptcore.registry import architecture_for, build, get_architecture
 from gptcore.weights import assign, read_json, read_tensors, skip_init
 
 FORMAT = "gptcore-checkpoint"
@@ -197,7 +197,7 @@ def load_checkpoint(path: str | os.PathLike[str], *, load_optimizer: bool = True
     except (TypeError, ValueError, GptcoreError) as exc:
         raise GptcoreError(f"invalid config in {root / META}: {exc}") from None
     with skip_init():  # every parameter is assigned below
-        model = arch.build(config)
+        model = build(arch, config)
     tensors = read_tensors(root / MODEL_FILE, "checkpoint file")
     params = set(dict(model.named_parameters(remove_duplicate=False)))
     state = {k: v for k, v in tensors.items() if k in params}

@@ -10,7 +10,7 @@ from torch import nn
 
 from gptcore.checkpoint import unwrap
 from gptcore.errors import GptcoreError
-from gptcore.registry import architecture_for
+from gptcore.registry import architecture_for, call_plugin
 
 
 def export(model: nn.Module, fmt: str, out: str | os.PathLike[str], *, force: bool = False) -> Path:
@@ -24,5 +24,5 @@ def export(model: nn.Module, fmt: str, out: str | os.PathLike[str], *, force: bo
     if target.exists() and not force:
         raise GptcoreError(f"output exists: {target} (use --force to replace it)")
     with atomic_directory(target, force=force) as tmp:
-        arch.exporters[fmt](plain, tmp)
+        call_plugin(arch, f"exporter {fmt!r}", arch.exporters[fmt], plain, tmp)
     return target

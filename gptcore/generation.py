@@ -41,12 +41,27 @@ class GenerationConfig:
         return {self.eos_id} if isinstance(self.eos_id, int) else set(self.eos_id)
 
 
-def check_vocabulary(model: LanguageModel, vocab: Vocabulary) -> None:
-    """One-line error when a tokenizer does not fit the model's embedding table."""
+def check_vocabulary(model: LanguageModel, vocab: Vocabulary) -> int:
+    """How many embedding rows the tokenizer leaves unused (padding); one-line error if it
+    has more ids than the model.
+
+    Real checkpoints often pad the embedding table to a multiple of 64 or 128 for faster
+    matmuls (Pythia: 50304 rows for a 50277-token tokenizer; nanoGPT's 50304 for GPT-2's
+    50257).  Those rows were never trained on real text and no tokenizer id maps to them, so
+    generation masks them (:func:`generate_ids` with ``vocab_size``) instead of refusing the model.
+    """
     model_size = model.config.vocab_size
-    if vocab.vocab_size != model_size:
-        raise GptcoreError(f"tokenizer vocab size {vocab.vocab_size} differs from the model's "
-                           f"vocab_size {model_size}")
+    if vocab.vocab_size > model_size:
+        raise GptcoreError(f"tokenizer vocab size {vocab.vocab_size} exceeds the model's vocab_size "
+                           f"{model_size}: its ids {model_size}..{vocab.vocab_size - 1} have no embedding row")
+    return model_size - vocab.vocab_size
+
+
+def mask_padding(logits: torch.Tensor, vocab_size: int | None) -> torch.Tensor:
+    """``logits [..., V]`` with ids ``>= vocab_size`` (embedding padding) set to ``-inf``, in place."""
+    if vocab_size is not None and vocab_size < logits.shape[-1]:
+        logits[..., vocab_size:] = float("-inf")
+    return logits
 
 
 def _device(model: LanguageModel) -> torch.device:
@@ -56,8 +71,11 @@ def _device(model: LanguageModel) -> torch.device:
 @torch.inference_mode()
 def generate_ids(model: LanguageModel, prompts: Sequence[Sequence[int]], cfg: GenerationConfig,
                  decode: Callable[[list[int]], str] | None = None,
-                 on_token: TokenCallback | None = None) -> list[list[int]]:
+                 on_token: TokenCallback | None = None, vocab_size: int | None = None) -> list[list[int]]:
     """New token ids for each prompt (``num_return_sequences`` per prompt, prompt-major).
+
+    ``vocab_size`` (the tokenizer's) masks the model's padding rows: no id ``>= vocab_size``
+    is ever chosen, greedy included.
 
     ``decode`` is needed only for ``stop_strings``: a sequence ends at the token that completes
     a stop string (that token is kept; :func:`generate` trims the text).  An eos token ends a
@@ -81,7 +99,7 @@ def generate_ids(model: LanguageModel, prompts: Sequence[Sequence[int]], cfg: Ge
     try:
         for members in groups.values():
             _generate_group(model, [rows[i] for i in members], members, results, cfg,
-                            generator, decode, on_token)
+                            generator, decode, on_token, vocab_size)
     finally:
         model.train(was_training)
     return results
@@ -90,7 +108,7 @@ def generate_ids(model: LanguageModel, prompts: Sequence[Sequence[int]], cfg: Ge
 def _generate_group(model: LanguageModel, prompts: list[list[int]], members: list[int],
                     results: list[list[int]], cfg: GenerationConfig,
                     generator: torch.Generator | None, decode: Callable[[list[int]], str] | None,
-                    on_token: TokenCallback | None) -> None:
+                    on_token: TokenCallback | None, vocab_size: int | None = None) -> None:
     ctx = model.config.context_length
     device = _device(model)
     ids = torch.tensor(prompts, dtype=torch.long, device=device)[:, -ctx:]
@@ -105,7 +123,7 @@ def _generate_group(model: LanguageModel, prompts: list[list[int]], members: lis
             cache = None  # context full: fall back to a sliding window without cache
         if cache is None:
             step_input = ids[:, -ctx:]
-        logits = model(step_input, cache)[:, -1, :]
+        logits = mask_padding(model(step_input, cache)[:, -1, :], vocab_size)
         nxt = sample(logits, cfg.sampling, ids if cfg.sampling.repetition_penalty != 1.0 else None,
                      generator)
         ids = torch.cat([ids, nxt[:, None]], dim=1)
@@ -140,7 +158,8 @@ def generate(model: LanguageModel, vocab: Vocabulary, prompts: str | Sequence[st
     check_vocabulary(model, vocab)
     texts = [prompts] if isinstance(prompts, str) else list(prompts)
     encoded = [vocab.encode(t) for t in texts]
-    new_ids = generate_ids(model, encoded, cfg, decode=vocab.decode, on_token=on_token)
+    new_ids = generate_ids(model, encoded, cfg, decode=vocab.decode, on_token=on_token,
+                           vocab_size=vocab.vocab_size)
     return [trim_at_stop(vocab.decode(ids), cfg.stop_strings) for ids in new_ids]
 
 
@@ -197,5 +216,6 @@ def chat(model: LanguageModel, vocab: Vocabulary, messages: Sequence[tuple[str, 
     eos = set(prompt.eos_ids) | cfg.eos_ids()
     cfg = GenerationConfig(cfg.max_new_tokens, cfg.sampling, tuple(sorted(eos)),
                            tuple(cfg.stop_strings) + prompt.stop_strings, cfg.seed, 1, cfg.use_cache)
-    ids = generate_ids(model, [prompt.ids], cfg, decode=vocab.decode, on_token=on_token)[0]
+    ids = generate_ids(model, [prompt.ids], cfg, decode=vocab.decode, on_token=on_token,
+                       vocab_size=vocab.vocab_size)[0]
     return trim_at_stop(vocab.decode(ids), cfg.stop_strings).strip()

@@ -8,6 +8,8 @@ follows :mod:`gptcore.protocol`.  Discovery (entry points) lives in :mod:`gptcor
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +52,12 @@ class Architecture:
     api_version: int = PLUGIN_API_VERSION
 
     def make_config(self, preset: str | None = None, **overrides: Any) -> Any:
-        """Config from defaults, then ``preset``, then ``overrides`` (unknown keys error)."""
+        """Config from defaults, then ``preset``, then ``overrides``.
+
+        Unknown keys and values of the wrong type are one-line :class:`GptcoreError` errors; an
+        explicit ``None`` is kept (``sliding_window=None`` means "no window", not "default");
+        the config's own ``__post_init__`` checks still raise ``ValueError``.
+        """
         values: dict[str, Any] = {}
         if preset is not None:
             if preset not in self.presets:
@@ -58,17 +65,112 @@ class Architecture:
                     f"unknown preset {preset!r} for architecture {self.name!r} "
                     f"(known: {', '.join(sorted(self.presets))})")
             values.update(self.presets[preset])
-        known = {f.name for f in dataclasses.fields(self.config_class)}
-        bad = sorted(set(overrides) - known)
-        if bad:
-            raise GptcoreError(f"unknown config field(s) {', '.join(bad)} for architecture "
-                               f"{self.name!r} (known: {', '.join(sorted(known))})")
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.update(coerce_overrides(self.config_class, overrides, f"architecture {self.name!r}"))
         return self.config_class(**values)
 
     def config_from_dict(self, values: Mapping[str, Any]) -> Any:
-        """Rebuild a config saved with ``dataclasses.asdict`` (unknown keys error)."""
+        """Rebuild a config saved with ``dataclasses.asdict``: every field exactly as saved
+        (``None`` included; unknown keys error)."""
         return self.make_config(None, **dict(values))
+
+
+def _field_types(config_class: type) -> dict[str, Any]:
+    """Field name -> resolved annotation (``Any`` where it cannot be resolved)."""
+    try:
+        hints = typing.get_type_hints(config_class)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: skip type checks, not fields
+        hints = {}
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(config_class)}
+
+
+_TRUE, _FALSE, _NONE = ("true", "yes", "1"), ("false", "no", "0"), ("none", "null")
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    """``value`` as a ``hint`` (int, float, bool, str, ``X | None``); ValueError if it is not one.
+
+    Strings (from ``--set key=value``) are parsed by the field's type; other annotations pass
+    values through unchecked.
+    """
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or (hasattr(types, "UnionType") and isinstance(hint, types.UnionType)):
+        options = typing.get_args(hint)
+        if value is None or (isinstance(value, str) and value.lower() in _NONE and str not in options):
+            if type(None) in options:
+                return None
+        for option in (o for o in options if o is not type(None)):
+            try:
+                return _coerce(value, option)
+            except ValueError:
+                continue
+        raise ValueError("expects " + " | ".join("None" if o is type(None) else getattr(o, "__name__", str(o))
+                                                 for o in options))
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+            return value.lower() in _TRUE
+        raise ValueError("expects a bool (true/false)")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise ValueError("expects an int")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ValueError("expects a float")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ValueError("expects a string")
+    return value
+
+
+def coerce_overrides(config_class: type, overrides: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``overrides`` checked against ``config_class``'s fields and converted to their types.
+
+    Unknown keys and values that are not of the field's type raise a one-line
+    :class:`GptcoreError` naming ``where``, the field and the value.
+    """
+    types_ = _field_types(config_class)
+    bad = sorted(set(overrides) - set(types_))
+    if bad:
+        raise GptcoreError(f"unknown config field(s) {', '.join(bad)} for {where} "
+                           f"(known: {', '.join(sorted(types_))})")
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        try:
+            out[key] = _coerce(value, types_[key])
+        except ValueError as exc:
+            raise GptcoreError(f"config field {key} of {where} {exc}, not {value!r}") from None
+    return out
+
+
+def apply_overrides(config: Any, overrides: Mapping[str, Any], where: str) -> Any:
+    """A copy of the dataclass ``config`` with ``overrides`` applied, for a loader.
+
+    Checked like :meth:`Architecture.make_config`; a value the config rejects (its
+    ``__post_init__``) also becomes a one-line :class:`GptcoreError` naming ``where``.
+
+    >>> from gptcore.models.gpt2 import GPT2Config
+    >>> apply_overrides(GPT2Config(), {"context_length": "256"}, "m/config.json").context_length
+    256
+    """
+    values = coerce_overrides(type(config), overrides, where)
+    try:
+        return dataclasses.replace(config, **values)
+    except (TypeError, ValueError) as exc:
+        raise GptcoreError(f"invalid override for {where}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -113,4 +215,5 @@ class Loader:
     api_version: int = PLUGIN_API_VERSION
 
 
-__all__ = ["ARCH_GROUP", "LOADER_GROUP", "PLUGIN_API_VERSION", "Architecture", "LoadResult", "Loader"]
+__all__ = ["ARCH_GROUP", "LOADER_GROUP", "PLUGIN_API_VERSION", "Architecture", "LoadResult", "Loader",
+           "apply_overrides", "coerce_overrides"]

@@ -4,16 +4,22 @@
 
     from gptcore.plugin import Architecture, KVCache, Loader, LoadResult, GptcoreError
     from gptcore.plugin import assign, read_json, read_tensors, skip_init
+    from gptcore.plugin import apply_overrides, causal_attention, detect_hf, read_hf_config, read_hf_weights
 
 * :class:`Architecture`, :class:`Loader`, :class:`LoadResult`, :data:`PLUGIN_API_VERSION`:
   what an entry point hands to gptcore (:mod:`gptcore.interfaces`);
 * :class:`LanguageModel`, :class:`ModelConfig`: the model protocol, the one written copy of the
   rules a model follows (:mod:`gptcore.protocol`);
-* :class:`KVCache`: what attention layers write keys and values into (:mod:`gptcore.kvcache`);
+* :class:`KVCache`: what attention layers write keys and values into, and
+  :func:`causal_attention`, which applies its mask rules (:mod:`gptcore.kvcache`);
 * :class:`GptcoreError`, :class:`PluginError`, :func:`one_line`: one-line errors
   (:mod:`gptcore.errors`);
 * :func:`read_tensors`, :func:`read_json`, :func:`assign`, :func:`skip_init`,
-  :data:`PICKLE_SUFFIXES`: safe weight reading and checked assignment (:mod:`gptcore.weights`).
+  :data:`PICKLE_SUFFIXES`: safe weight reading and checked assignment (:mod:`gptcore.weights`);
+* :func:`read_hf_weights`, :func:`read_hf_config`, :func:`detect_hf`, :func:`hf_model_type`,
+  :class:`HFWeights`: Hugging Face directories in all three layouts (:mod:`gptcore.hf`);
+* :func:`apply_overrides`, :func:`coerce_overrides`: a loader's ``overrides`` checked against
+  the config class (:mod:`gptcore.interfaces`).
 
 The contract test kit is :mod:`gptcore.testing`.  Write ``api_version=1`` as a literal in a
 plugin, not this module's constant, so that gptcore can reject a plugin written for another
@@ -33,13 +39,16 @@ TinyConfig(vocab_size=16, context_length=2)
 from __future__ import annotations
 
 from gptcore.errors import GptcoreError, PluginError, one_line
-from gptcore.interfaces import PLUGIN_API_VERSION, Architecture, LoadResult, Loader
-from gptcore.kvcache import KVCache
+from gptcore.hf import HFWeights, detect_hf, hf_model_type, read_hf_config, read_hf_weights
+from gptcore.interfaces import (PLUGIN_API_VERSION, Architecture, LoadResult, Loader, apply_overrides,
+                                coerce_overrides)
+from gptcore.kvcache import KVCache, causal_attention
 from gptcore.protocol import LanguageModel, ModelConfig
 from gptcore.weights import PICKLE_SUFFIXES, assign, read_json, read_tensors, skip_init
 
 __all__ = [
-    "PICKLE_SUFFIXES", "PLUGIN_API_VERSION", "Architecture", "GptcoreError", "KVCache", "LanguageModel",
-    "LoadResult", "Loader", "ModelConfig", "PluginError", "assign", "one_line", "read_json",
-    "read_tensors", "skip_init",
+    "PICKLE_SUFFIXES", "PLUGIN_API_VERSION", "Architecture", "GptcoreError", "HFWeights", "KVCache",
+    "LanguageModel", "LoadResult", "Loader", "ModelConfig", "PluginError", "apply_overrides", "assign",
+    "causal_attention", "coerce_overrides", "detect_hf", "hf_model_type", "one_line", "read_hf_config",
+    "read_hf_weights", "read_json", "read_tensors", "skip_init",
 ]

@@ -18,7 +18,21 @@ follow :mod:`gptcore.protocol`.
 
 A plugin that fails to import or is invalid never breaks the others: it is recorded as a
 :class:`PluginProblem` (shown by ``gptcore list``) and only asking for it by name raises.
-Two distributions declaring the same name make that name unusable, with an error naming both.
+Any exception counts, ``SystemExit`` and other ``BaseException`` subclasses included; only
+``KeyboardInterrupt`` goes through, because a user's Ctrl-C while a slow plugin imports
+cannot be told apart from a plugin raising it, and Ctrl-C must stop gptcore.
+Two distributions declaring the same name make that name unusable, with an error naming both;
+so do two architectures defining the same preset.
+
+Nothing is ambiguous and nothing is imported early:
+
+* entry points are imported when a name is asked for (only that name's) or when a command needs
+  them all (``gptcore list``, format detection, preset look-up), so a plugin that is slow to
+  import costs nothing to commands that do not use it;
+* :func:`detect_loader` refuses a path that several loaders accept, naming them;
+* an exception a plugin raises while gptcore calls it (``build``, ``load``, an exporter) that
+  is not a :class:`GptcoreError` becomes a one-line :class:`PluginError` naming the plugin and
+  its distribution.
 
 This module only discovers, looks up and builds.  The interfaces moved to
 :mod:`gptcore.plugin` (plugin API version 1 is unchanged); ``gptcore.registry.Architecture``,
@@ -103,34 +117,44 @@ def _check(group: str, name: str, obj: Any) -> str | None:
     return None
 
 
+def _resolve(group: str, ep: Any) -> PluginInfo | PluginProblem:
+    """Import one entry point; any failure (but Ctrl-C) becomes a :class:`PluginProblem`."""
+    dist = _dist_name(ep)
+    try:
+        obj = ep.load()
+        if callable(obj) and not isinstance(obj, (api.Architecture, api.Loader, type)):
+            obj = obj()
+        error = _check(group, ep.name, obj)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a plugin may fail in any way, SystemExit included
+        obj, error = None, type(exc).__name__ + (f": {one_line(exc)}" if str(exc).strip() else "")
+    if error is None:
+        return PluginInfo(ep.name, dist, ep.value, obj)
+    return PluginProblem(ep.name, dist, ep.value, error)
+
+
 def discover(group: str, entry_points: Iterable[Any] | None = None) -> Discovery:
     """Load every entry point of ``group``; failures become problems, never exceptions.
 
     ``entry_points`` replaces ``importlib.metadata`` (for tests): any objects with ``name``,
     ``value``, ``load()`` and optionally ``dist.name``.
     """
-    eps = list(md.entry_points(group=group) if entry_points is None else entry_points)
+    return _combine(group, _entry_points(group) if entry_points is None else _unique(entry_points),
+                    cached=entry_points is None)
+
+
+def _combine(group: str, eps: list[Any], cached: bool) -> Discovery:
     found = Discovery()
-    seen: set[tuple[str, str, str]] = set()
     by_name: dict[str, list[PluginInfo | PluginProblem]] = {}
     for ep in eps:
-        dist = _dist_name(ep)
-        key = (ep.name, ep.value, dist)
-        if key in seen:  # the same distribution visible twice on sys.path
-            continue
-        seen.add(key)
-        try:
-            obj = ep.load()
-            if callable(obj) and not isinstance(obj, (api.Architecture, api.Loader, type)):
-                obj = obj()
-            error = _check(group, ep.name, obj)
-        except Exception as exc:  # noqa: BLE001 - a plugin may fail in any way
-            obj, error = None, type(exc).__name__ + (f": {one_line(exc)}" if str(exc).strip() else "")
-        entry: PluginInfo | PluginProblem
-        if error is None:
-            entry = PluginInfo(ep.name, dist, ep.value, obj)
+        key = (group, ep.name, ep.value, _dist_name(ep))
+        if not cached:
+            entry = _resolve(group, ep)
+        elif key in _RESOLVED:
+            entry = _RESOLVED[key]
         else:
-            entry = PluginProblem(ep.name, dist, ep.value, error)
+            entry = _RESOLVED[key] = _resolve(group, ep)
         by_name.setdefault(ep.name, []).append(entry)
     for name, entries in by_name.items():
         if len(entries) > 1:
@@ -146,12 +170,37 @@ def discover(group: str, entry_points: Iterable[Any] | None = None) -> Discovery
     return found
 
 
+def _unique(entry_points: Iterable[Any]) -> list[Any]:
+    """Entry points without repeats (the same distribution visible twice on ``sys.path``)."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for ep in entry_points:
+        key = (ep.name, ep.value, _dist_name(ep))
+        if key not in seen:
+            seen.add(key)
+            out.append(ep)
+    return out
+
+
 _CACHE: dict[str, Discovery] = {}
+_NAMED: dict[tuple[str, str], Discovery] = {}
+_EPS: dict[str, list[Any]] = {}
+_RESOLVED: dict[tuple[str, str, str, str], PluginInfo | PluginProblem] = {}  # each entry point imported once
 
 
 def refresh() -> None:
     """Forget discovered plugins (after installing one, or in tests)."""
     _CACHE.clear()
+    _NAMED.clear()
+    _EPS.clear()
+    _RESOLVED.clear()
+
+
+def _entry_points(group: str) -> list[Any]:
+    """The group's entry points as metadata only: nothing is imported here."""
+    if group not in _EPS:
+        _EPS[group] = _unique(md.entry_points(group=group))
+    return _EPS[group]
 
 
 def _discovery(group: str) -> Discovery:
@@ -160,25 +209,80 @@ def _discovery(group: str) -> Discovery:
     return _CACHE[group]
 
 
+def _named(group: str, name: str) -> Discovery:
+    """Discovery of the entry points called ``name`` only (imports nothing else)."""
+    if group in _CACHE:
+        return _CACHE[group]
+    key = (group, name)
+    if key not in _NAMED:
+        _NAMED[key] = _combine(group, [ep for ep in _entry_points(group) if ep.name == name], cached=True)
+    return _NAMED[key]
+
+
 def architectures() -> Discovery:
-    """All architectures declared under ``gptcore.architectures`` (cached)."""
+    """All architectures declared under ``gptcore.architectures`` (imports them all; cached)."""
     return _discovery(ARCH_GROUP)
 
 
 def loaders() -> Discovery:
-    """All loaders declared under ``gptcore.loaders`` (cached)."""
+    """All loaders declared under ``gptcore.loaders`` (imports them all; cached)."""
     return _discovery(LOADER_GROUP)
 
 
+def preset_conflicts() -> dict[str, list[PluginInfo]]:
+    """Presets defined by several architectures -> their owners (such a preset is unusable)."""
+    owners: dict[str, list[PluginInfo]] = {}
+    for info in architectures().plugins.values():
+        for preset in info.plugin.presets:
+            owners.setdefault(preset, []).append(info)
+    return {p: infos for p, infos in sorted(owners.items()) if len(infos) > 1}
+
+
+def _owners(infos: Iterable[PluginInfo]) -> str:
+    return " and ".join(f"{i.name} [{i.distribution}]" for i in infos)
+
+
+def distribution_of(plugin: Any) -> str:
+    """The distribution that declared ``plugin`` (an Architecture or Loader object), if known."""
+    for found in (*_CACHE.values(), *_NAMED.values()):
+        for info in found.plugins.values():
+            if info.plugin is plugin:
+                return info.distribution
+    return "<not registered>"
+
+
+def call_plugin(plugin: Any, what: str, fn: Any, *args: Any) -> Any:
+    """``fn(*args)``, with any exception but :class:`GptcoreError` turned into one line.
+
+    The message names the plugin, its distribution and the call (``build``, ``load``,
+    ``exporter 'hf'``), so a broken plugin is reported, not shown as a gptcore traceback
+    (the original stays attached as ``__cause__``).
+    """
+    try:
+        return fn(*args)
+    except GptcoreError:
+        raise
+    except Exception as exc:
+        kind = "architecture" if isinstance(plugin, api.Architecture) else "loader"
+        raise PluginError(f"{kind} {plugin.name!r} [{distribution_of(plugin)}] failed in {what}: "
+                          f"{type(exc).__name__}: {one_line(exc)}") from exc
+
+
+def build(architecture: api.Architecture, config: Any) -> nn.Module:
+    """``architecture.build(config)`` with plugin failures as one-line :class:`PluginError` errors."""
+    return call_plugin(architecture, "build", architecture.build, config)
+
+
 def _get(group: str, name: str) -> Any:
-    found = _discovery(group)
+    found = _named(group, name)
     if name in found.plugins:
         return found.plugins[name].plugin
     for problem in found.problems:
         if problem.name == name:
             raise PluginError(f"plugin {name!r} ({group}) is unusable: {problem.error}")
     kind = "architecture" if group == ARCH_GROUP else "loader"
-    raise PluginError(f"unknown {kind} {name!r} (known: {', '.join(sorted(found.plugins)) or 'none'})")
+    known = sorted({ep.name for ep in _entry_points(group)})
+    raise PluginError(f"unknown {kind} {name!r} (known: {', '.join(known) or 'none'})")
 
 
 def get_architecture(name: str) -> api.Architecture:
@@ -193,22 +297,24 @@ def get_loader(name: str) -> api.Loader:
 
 def find_preset(preset: str) -> api.Architecture:
     """The architecture that defines ``preset`` (preset names are global)."""
-    owners = [info.plugin for info in architectures().plugins.values() if preset in info.plugin.presets]
+    owners = [info for info in architectures().plugins.values() if preset in info.plugin.presets]
     if not owners:
         known = sorted(p for i in architectures().plugins.values() for p in i.plugin.presets)
         raise GptcoreError(f"unknown preset {preset!r} (known: {', '.join(known)})")
     if len(owners) > 1:
-        raise PluginError(f"preset {preset!r} is defined by architectures "
-                          f"{' and '.join(a.name for a in owners)}")
-    return owners[0]
+        raise PluginError(f"preset {preset!r} is defined by architectures {_owners(owners)}; "
+                          f"it is unusable until one is removed (use --arch NAME --set ...)")
+    return owners[0].plugin
 
 
 def architecture_for(model_or_config: Any) -> api.Architecture:
     """The architecture whose ``config_class`` is the type of ``model.config`` (or of a config)."""
     config = getattr(model_or_config, "config", model_or_config)
-    for info in architectures().plugins.values():
-        if type(config) is info.plugin.config_class:
-            return info.plugin
+    loaded = [f.plugins.values() for f in (*_CACHE.values(), *_NAMED.values())]
+    for infos in (*loaded, architectures().plugins.values()):  # imported ones first: no import
+        for info in infos:
+            if isinstance(info.plugin, api.Architecture) and type(config) is info.plugin.config_class:
+                return info.plugin
     raise PluginError(f"no registered architecture uses config class {type(config).__qualname__}")
 
 
@@ -222,28 +328,45 @@ def build_model(arch: str | None = None, preset: str | None = None, **overrides:
     if arch is None and preset is None:
         raise GptcoreError("give an architecture or a preset")
     architecture = get_architecture(arch) if arch is not None else find_preset(preset)  # type: ignore[arg-type]
-    return architecture.build(architecture.make_config(preset, **overrides))
+    return build(architecture, architecture.make_config(preset, **overrides))
 
 
 def detect_loader(path: str | Path) -> api.Loader:
-    """The first loader (by name) whose ``detect`` accepts ``path``."""
+    """The one loader whose ``detect`` accepts ``path``.
+
+    Several accepting loaders are an error naming them all (choose one with
+    ``load_model(path, loader=NAME)`` / ``--loader NAME``): picking one by name order would
+    let any plugin with a broad ``detect`` take over every path.  A ``detect`` that raises
+    counts as a no.
+    """
     path = Path(path)
     if not path.exists():
         raise GptcoreError(f"model path not found: {path}")
-    for name in sorted(loaders().plugins):
-        loader = loaders().plugins[name].plugin
+    found = loaders().plugins
+    accepting = []
+    for name in sorted(found):
         try:
-            if loader.detect(path):
-                return loader
-        except Exception:  # noqa: BLE001 - a broken detect must not hide other loaders
+            if found[name].plugin.detect(path):
+                accepting.append(found[name])
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # noqa: BLE001 - a broken detect must not hide other loaders
             continue
-    raise GptcoreError(f"no loader recognises {path} (known loaders: {', '.join(sorted(loaders().plugins))})")
+    if len(accepting) > 1:
+        names = ", ".join(f"{i.name} [{i.distribution}]" for i in accepting)
+        raise GptcoreError(f"several loaders accept {path}: {names}; choose one with --loader NAME")
+    if not accepting:
+        raise GptcoreError(f"no loader recognises {path} (known loaders: {', '.join(sorted(found))})")
+    return accepting[0].plugin
 
 
 def load_model(path: str | Path, loader: str | None = None, **overrides: Any) -> api.LoadResult:
-    """Load weights from ``path`` with the named loader, or the one that detects the format."""
+    """Load weights from ``path`` with the named loader, or the one that detects the format.
+
+    ``overrides`` are config fields for the loader (e.g. a shorter ``context_length``).
+    """
     chosen = get_loader(loader) if loader else detect_loader(path)
-    return chosen.load(Path(path), dict(overrides))
+    return call_plugin(chosen, "load", chosen.load, Path(path), dict(overrides))
 
 
 # Plugin API 1 documented these as gptcore.registry.X; they live in their own modules now.
@@ -261,7 +384,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ARCH_GROUP", "LOADER_GROUP", "PLUGIN_API_VERSION", "Discovery", "GptcoreError", "PluginError",
-    "PluginInfo", "PluginProblem", "architecture_for", "architectures", "build_model",
-    "detect_loader", "discover", "find_preset", "get_architecture", "get_loader", "load_model",
-    "loaders", "refresh",
+    "PluginInfo", "PluginProblem", "architecture_for", "architectures", "build", "build_model",
+    "call_plugin", "detect_loader", "discover", "distribution_of", "find_preset", "get_architecture",
+    "get_loader", "load_model", "loaders", "preset_conflicts", "refresh",
 ]

@@ -13,7 +13,8 @@ import torch
 from tokenkit import Vocabulary
 
 from gptcore import registry
-from gptcore.errors import GptcoreError, one_line
+from gptcore.cli.console import note
+from gptcore.errors import GptcoreError, PluginError, one_line
 from gptcore.generation import check_vocabulary
 from gptcore.inference import decode_layout
 from gptcore.sampling import SamplingConfig
@@ -66,32 +67,66 @@ def sampling(temperature: float, greedy: bool, top_k: int | None, top_p: float |
                   epsilon=epsilon, repetition_penalty=repetition_penalty, greedy=greedy)
 
 
-def load_model(spec: str, loader: str | None, vocab: Vocabulary | None) -> tuple[torch.nn.Module, str | None]:
-    """A model from a path (any loader) or, for demos, a preset name with random weights."""
+def load_model(spec: str, loader: str | None, vocab: Vocabulary | None,
+               overrides: dict[str, Any] | None = None) -> tuple[torch.nn.Module, str | None]:
+    """A model from a path (any loader) or, for demos, a preset name with random weights.
+
+    ``overrides`` (``--set``) go to the loader, or to the preset's config, checked against the
+    architecture's config class.
+    """
+    overrides = dict(overrides or {})
     path = Path(spec)
     if path.exists() or loader:
-        result = registry.load_model(path, loader)
+        result = registry.load_model(path, loader, **overrides)
         return result.model, result.vocabulary
     try:
         arch = registry.find_preset(spec)
+    except PluginError:
+        raise  # the preset exists but is ambiguous: say so, not "not found"
     except GptcoreError:
         raise GptcoreError(f"model not found: {spec} (not a path, nor a preset)") from None
     torch.manual_seed(0)
-    overrides = {"vocab_size": vocab.vocab_size} if vocab is not None else {}
-    return arch.build(arch.make_config(spec, **overrides)).eval(), None
+    if vocab is not None:
+        overrides.setdefault("vocab_size", vocab.vocab_size)
+    try:
+        config = arch.make_config(spec, **overrides)
+    except (TypeError, ValueError) as exc:  # the config class rejected a --set value
+        raise GptcoreError(f"invalid config for preset {spec}: {one_line(exc)}") from None
+    return registry.build(arch, config).eval(), None
 
 
-def model_and_vocab(model: str, tokenizer: str | None, loader: str | None) -> tuple[torch.nn.Module, Vocabulary]:
-    """Model and vocabulary for the inference commands (generate, next, diversity)."""
+def model_and_vocab(model: str, tokenizer: str | None, loader: str | None,
+                    sets: tuple[str, ...] = ()) -> tuple[torch.nn.Module, Vocabulary]:
+    """Model and vocabulary for the inference commands (generate, next, diversity).
+
+    A model whose embedding table is larger than the tokenizer (padded) is accepted; a note
+    on stderr says which ids are padding (generation never samples them).
+    """
     vocab = load_vocabulary(tokenizer) if tokenizer else None
-    net, stored = load_model(model, loader, vocab)
+    net, stored = load_model(model, loader, vocab, split_sets(sets))
     if vocab is None:
         if not stored:
             raise GptcoreError(f"no --tokenizer given and {model} records no vocabulary")
         vocab = load_vocabulary(stored)
-    check_vocabulary(net, vocab)
+    padding = check_vocabulary(net, vocab)
+    if padding:
+        note(f"note: {model} has {net.config.vocab_size} embedding rows for a {vocab.vocab_size}-token "
+             f"tokenizer: ids {vocab.vocab_size}..{net.config.vocab_size - 1} are padding, never sampled")
     decode_layout(net)  # inference only: input-major fp32 weights decode faster on the CPU
     return net, vocab
+
+
+def split_sets(values: tuple[str, ...]) -> dict[str, str]:
+    """``--set key=value`` pairs as raw strings; the config class's field types parse them
+    (:func:`gptcore.interfaces.coerce_overrides`), so ``--set sliding_window=none`` is None
+    only where the field may be None."""
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise GptcoreError(f"--set expects key=value, got {item!r}")
+        out[key.strip()] = raw
+    return out
 
 
 def parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
@@ -120,4 +155,7 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
 MODEL_ARG = click.argument("model")
 TOKENIZER = click.option("--tokenizer", default=None,
                          help="tokenkit vocabulary: a path, or a name such as gpt2 (default: the one MODEL records).")
-LOADER = click.option("--loader", default=None, help="Force a loader (default: detect the format).")
+LOADER = click.option("--loader", default=None,
+                      help="Force a loader (default: the one loader that detects the format).")
+SETS = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                    help="Config field for the loader, e.g. context_length=256 (repeatable).")

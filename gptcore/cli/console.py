@@ -19,6 +19,11 @@ def echo(line: str = "") -> None:
     out.print(line)
 
 
+def note(line: str) -> None:
+    """A remark about the run (not its output) on stderr, so piped output stays clean."""
+    err.print(line)
+
+
 def write_text(text: str) -> None:
     """Write model text exactly as decoded, without a newline, and show it now (streaming)."""
     out.file.write(text)

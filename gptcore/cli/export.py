@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gptcore.cli.common import LOADER, MODEL_ARG, load_model
+from gptcore.cli.common import LOADER, MODEL_ARG, SETS, load_model, split_sets
 from gptcore.cli.console import echo
 from gptcore.errors import GptcoreError
 from gptcore.export import export
@@ -17,8 +17,9 @@ from gptcore.export import export
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", default="hf", show_default=True, help="An exporter of MODEL's architecture.")
 @LOADER
+@SETS
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
-def export_cmd(model: str, out: Path, fmt: str, loader: str | None, force: bool) -> None:
+def export_cmd(model: str, out: Path, fmt: str, loader: str | None, sets: tuple[str, ...], force: bool) -> None:
     """Write MODEL in another format (hf: a directory transformers loads).
 
     \b
@@ -26,5 +27,5 @@ def export_cmd(model: str, out: Path, fmt: str, loader: str | None, force: bool)
     """
     if not Path(model).exists():
         raise GptcoreError(f"model not found: {model}")
-    net, _ = load_model(model, loader, None)
+    net, _ = load_model(model, loader, None, split_sets(sets))
     echo(f"wrote {export(net, fmt, out, force=force)}")

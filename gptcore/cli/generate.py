@@ -10,11 +10,11 @@ import torch
 from tokenkit import Vocabulary
 from tokenkit.atomic import atomic_file
 
-from gptcore.cli.common import LOADER, MODEL_ARG, TOKENIZER, config, default, model_and_vocab, sampling, sampling_options
+from gptcore.cli.common import LOADER, MODEL_ARG, SETS, TOKENIZER, config, default, model_and_vocab, sampling, sampling_options
 from gptcore.cli.console import echo, write_text
 from gptcore.diversity import self_bleu
 from gptcore.errors import GptcoreError
-from gptcore.generation import GenerationConfig, chat, generate
+from gptcore.generation import GenerationConfig, chat, generate, mask_padding
 from gptcore.sampling import SamplingConfig, next_token_distribution
 
 G = GenerationConfig
@@ -40,6 +40,7 @@ class Streamer:
 @click.option("--prompt", required=True)
 @TOKENIZER
 @LOADER
+@SETS
 @click.option("--max-new-tokens", type=int, default=default(G, "max_new_tokens"), show_default=True)
 @sampling_options
 @click.option("--eos-id", type=int, multiple=True, help="Stop at this token id (repeatable).")
@@ -50,7 +51,8 @@ class Streamer:
 @click.option("--no-cache", is_flag=True, help="Recompute the whole context every step.")
 @click.option("--chat", "chat_mode", is_flag=True, help="Wrap the prompt in the chat template.")
 @click.option("--no-stream", is_flag=True, help="Print only when done.")
-def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, max_new_tokens: int,
+def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, sets: tuple[str, ...],
+                 max_new_tokens: int,
                  temperature: float, greedy: bool, top_k: int | None, top_p: float | None, min_p: float | None,
                  epsilon: float | None, repetition_penalty: float, eos_id: tuple[int, ...],
                  stop_strings: tuple[str, ...], seed: int | None, num_return_sequences: int, no_cache: bool,
@@ -61,7 +63,7 @@ def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | N
     Example: gptcore generate runs/verdict/checkpoint --prompt "Every effort moves you" --seed 1
     """
     sampler = sampling(temperature, greedy, top_k, top_p, min_p, epsilon, repetition_penalty)
-    net, vocab = model_and_vocab(model, tokenizer, loader)
+    net, vocab = model_and_vocab(model, tokenizer, loader, sets)
     eos = list(eos_id) or [i for i in (vocab.specials.get("<eos>"),) if i is not None]
     cfg = config(GenerationConfig, max_new_tokens=max_new_tokens, sampling=sampler, eos_id=tuple(eos) or None,
                  stop_strings=stop_strings, seed=seed, num_return_sequences=num_return_sequences,
@@ -88,23 +90,24 @@ def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | N
 @click.option("--prompt", required=True)
 @TOKENIZER
 @LOADER
+@SETS
 @click.option("--top-k", type=int, default=10, show_default=True, help="How many tokens to show.")
 @click.option("--temperature", type=float, default=1.0, show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PNG bar chart.")
-def next_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, top_k: int,
+def next_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, sets: tuple[str, ...], top_k: int,
              temperature: float, plot: Path | None) -> None:
     """The next-token probability distribution after PROMPT, as a bar chart.
 
     \b
     Example: gptcore next runs/verdict/checkpoint --prompt "Every effort moves" --top-k 10 --plot next.png
     """
-    net, vocab = model_and_vocab(model, tokenizer, loader)
+    net, vocab = model_and_vocab(model, tokenizer, loader, sets)
     ids = vocab.encode(prompt)
     if not ids:
         raise GptcoreError("empty prompt: give at least one token")
     ids = ids[-net.config.context_length:]
     with torch.inference_mode():
-        logits = net(torch.tensor([ids]))[0, -1]
+        logits = mask_padding(net(torch.tensor([ids]))[0, -1], vocab.vocab_size)
     try:
         dist = next_token_distribution(logits, temperature, top_k)
     except ValueError as exc:
@@ -144,13 +147,15 @@ def _plot(path: Path, dist: list[tuple[int, float]], labels: list[str], title: s
 @click.option("--prompt", required=True)
 @TOKENIZER
 @LOADER
+@SETS
 @click.option("--n", "n_samples", type=click.IntRange(min=2), default=8, show_default=True,
               help="Samples per setting.")
 @click.option("--max-new-tokens", type=int, default=30, show_default=True)
 @click.option("--temperature", "temperatures", type=float, multiple=True, help="Repeatable (default 0.5 1 1.5).")
 @click.option("--top-p", "top_ps", type=float, multiple=True, help="Repeatable, each at temperature 1.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def diversity_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, n_samples: int,
+def diversity_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, sets: tuple[str, ...],
+                  n_samples: int,
                   max_new_tokens: int, temperatures: tuple[float, ...], top_ps: tuple[float, ...], seed: int) -> None:
     """Self-BLEU of N samples per setting (lower = more diverse).
 
@@ -159,7 +164,7 @@ def diversity_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | 
     """
     settings = [config(SamplingConfig, temperature=t) for t in (temperatures or (() if top_ps else (0.5, 1.0, 1.5)))]
     settings += [config(SamplingConfig, temperature=1.0, top_p=p) for p in top_ps]
-    net, vocab = model_and_vocab(model, tokenizer, loader)
+    net, vocab = model_and_vocab(model, tokenizer, loader, sets)
     echo("| temperature | top_p | Self-BLEU |\n|---:|---:|---:|")
     for s in settings:
         cfg = config(GenerationConfig, max_new_tokens=max_new_tokens, sampling=s, seed=seed,

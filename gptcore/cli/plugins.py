@@ -10,7 +10,8 @@ from gptcore.cli.console import echo
 
 @click.command("list")
 def list_cmd() -> None:
-    """Architectures, presets and loaders, with the distribution each comes from.
+    """Architectures, presets and loaders, with the distribution each comes from, and every
+    unusable plugin or ambiguous preset with its error.
 
     \b
     Example: gptcore list
@@ -27,7 +28,12 @@ def list_cmd() -> None:
         produces = f" -> {', '.join(info.plugin.architectures)}" if info.plugin.architectures else ""
         echo(f"  {name:<20} [{info.distribution}] {info.plugin.description}{produces}")
     problems = [("architecture", p) for p in archs.problems] + [("loader", p) for p in loaders.problems]
-    if problems:
+    presets = registry.preset_conflicts()
+    if problems or presets:
         echo("Unusable plugins:")
         for kind, p in problems:
             echo(f"  {p.name:<20} [{p.distribution}] ({kind}, {p.value}) ERROR: {p.error}")
+        for preset, owners in presets.items():
+            who = " and ".join(f"{i.name} [{i.distribution}]" for i in owners)
+            echo(f"  {preset:<20} [{'/'.join(i.distribution for i in owners)}] (preset) "
+                 f"ERROR: preset {preset!r} is defined by architectures {who}")

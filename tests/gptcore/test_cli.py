@@ -14,6 +14,7 @@ from gptcore import registry
 from gptcore.checkpoint import save_checkpoint
 from gptcore.cli import main
 from gptcore import testing
+from gptcore.vocab import load_vocabulary
 
 
 def run(*args: str, ok: bool = True):
@@ -73,13 +74,33 @@ def test_generate_greedy_matches_library(ckpt, vocab, vocab_dir):
 def test_generate_errors(ckpt, tmp_path):
     from tests.gptcore.helpers import train_vocab
 
-    other = train_vocab(tmp_path / "v", vocab_size=280)
-    err = run("generate", ckpt, "--tokenizer", other, "--prompt", "x", ok=False).output
-    assert "vocab size 280" in err
+    small = testing.build_tiny("gpt2", dict(vocab_size=250, context_length=8, emb_dim=8, n_layers=1, n_heads=2))
+    small_ckpt = save_checkpoint(tmp_path / "small", small)
+    bigger = train_vocab(tmp_path / "v", vocab_size=280)
+    err = run("generate", small_ckpt, "--tokenizer", bigger, "--prompt", "x", ok=False).output
+    assert "tokenizer vocab size 280 exceeds the model's vocab_size 250" in err
     err = run("generate", tmp_path / "nope", "--prompt", "x", ok=False).output
     assert "nope" in err
     err = run("generate", ckpt, "--prompt", "x", "--top-p", "2", ok=False).output
     assert "top_p" in err
+
+
+def test_padded_model_generates_and_says_what_is_padding(ckpt, vocab, tmp_path):
+    from tests.gptcore.helpers import train_vocab
+
+    smaller = train_vocab(tmp_path / "v", vocab_size=280)
+    v = load_vocabulary(smaller).vocab_size
+    assert v < vocab.vocab_size
+    result = CliRunner().invoke(main, ["generate", str(ckpt), "--tokenizer", str(smaller), "--prompt", "the",
+                                       "--greedy", "--max-new-tokens", "8"])
+    assert result.exit_code == 0, result.output
+    assert f"{vocab.vocab_size} embedding rows for a {v}-token tokenizer" in result.stderr
+    assert f"ids {v}..{vocab.vocab_size - 1} are padding" in result.stderr
+    assert result.stdout.startswith("the") and "note" not in result.stdout
+    nxt = run("next", ckpt, "--tokenizer", smaller, "--prompt", "the", "--top-k", "400").output
+    rows = [re.search(r" (\d+)  +(\d\.\d{4})( |$)", line) for line in nxt.splitlines()]
+    ids = [int(m.group(1)) for m in rows if m]
+    assert sorted(ids) == list(range(v))  # every decodable id, no padding id
 
 
 def test_next_prints_distribution_and_plot(ckpt, tmp_path):
@@ -240,3 +261,32 @@ def test_option_defaults_come_from_the_config_dataclasses():
     assert gen["max_new_tokens"] == GenerationConfig().max_new_tokens
     for name in ("temperature", "top_k", "top_p", "min_p", "epsilon", "repetition_penalty"):
         assert gen[name] == getattr(SamplingConfig(), name), name
+
+
+def test_set_goes_to_the_loader_checked_against_the_config_class(hf_dir, vocab_dir, tmp_path):
+    import json
+
+    out = tmp_path / "exported"
+    run("export", hf_dir, out, "--set", "layer_norm_eps=0.001", "--set", "dropout=0.25")
+    written = json.loads((out / "config.json").read_text())
+    assert written["layer_norm_epsilon"] == 0.001 and written["resid_pdrop"] == 0.25
+    line = run("export", hf_dir, tmp_path / "x", "--set", "n_layers=two", ok=False).output
+    assert "config field n_layers" in line and "expects an int, not 'two'" in line
+    line = run("export", hf_dir, tmp_path / "x", "--set", "n_embd=4", ok=False).output
+    assert "unknown config field(s) n_embd" in line and str(hf_dir / "config.json") in line
+    line = run("export", hf_dir, tmp_path / "x", "--set", "layer_norm_eps", ok=False).output
+    assert "--set expects key=value" in line
+    assert not (tmp_path / "x").exists()
+    shorter = tmp_path / "shorter"
+    run("export", hf_dir, shorter, "--set", "context_length=16")
+    assert json.loads((shorter / "config.json").read_text())["n_positions"] == 16
+    line = run("export", hf_dir, tmp_path / "x", "--set", "context_length=64", ok=False).output
+    assert "wpe.weight" in line and "(32, 48)" in line and "(64, 48)" in line
+    tiny = ["--set", "n_layers=1", "--set", "emb_dim=16", "--set", "n_heads=2", "--set", "context_length=8"]
+    done = run("generate", "gpt2-small", "--tokenizer", vocab_dir, *tiny, "--prompt", "the", "--greedy",
+               "--max-new-tokens", "3")
+    assert done.output.startswith("the")
+    line = run("next", "gpt2-small", "--tokenizer", vocab_dir, "--set", "n_heads=5", "--prompt", "the",
+               ok=False).output
+    assert "invalid config for preset gpt2-small: emb_dim 768 is not divisible by n_heads 5" in line
+    assert "unexpected" not in line

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from gptcore import testing
-from gptcore.generation import GenerationConfig, chat, chat_prompt, generate, generate_ids
+from gptcore.generation import GenerationConfig, chat, chat_prompt, check_vocabulary, generate, generate_ids
 from gptcore.registry import GptcoreError
 from gptcore.sampling import SamplingConfig
 
@@ -60,12 +61,38 @@ def test_seed_reproducible_and_different_seeds_differ(model, vocab):
     assert a != generate(model, vocab, "the", cfg(2))
 
 
-def test_vocab_size_mismatch_is_one_line(vocab):
-    other = testing.build_tiny("gpt2", dict(vocab_size=vocab.vocab_size + 1, context_length=8, emb_dim=8,
+def test_tokenizer_larger_than_the_model_is_one_line(vocab):
+    other = testing.build_tiny("gpt2", dict(vocab_size=vocab.vocab_size - 1, context_length=8, emb_dim=8,
                                             n_layers=1, n_heads=2))
     with pytest.raises(GptcoreError) as info:
         generate(other, vocab, "x", GenerationConfig(2))
-    testing.assert_one_line_error(info.value, str(vocab.vocab_size), str(vocab.vocab_size + 1))
+    testing.assert_one_line_error(info.value, str(vocab.vocab_size), str(vocab.vocab_size - 1))
+
+
+def padded_model(vocab_size: int, padding: int):
+    """A GPT-2 whose padding rows win every argmax unless they are masked."""
+    model = testing.build_tiny("gpt2", dict(vocab_size=vocab_size + padding, context_length=16, emb_dim=8,
+                                            n_layers=1, n_heads=2, tie_weights=False))
+    with torch.no_grad():
+        model.ln_f.weight.zero_()
+        model.ln_f.bias.fill_(1.0)
+        model.lm_head.weight[vocab_size:] = 1.0
+    return model
+
+
+def test_padded_embedding_rows_are_never_sampled(vocab):
+    v = vocab.vocab_size
+    model = padded_model(v, padding=27)
+    assert check_vocabulary(model, vocab) == 27
+    greedy = GenerationConfig(6, GREEDY)
+    unmasked = generate_ids(model, [vocab.encode("the")], greedy)[0]
+    assert all(t >= v for t in unmasked)  # what happens without the mask: undecodable ids
+    for cfg in (greedy, GenerationConfig(20, SamplingConfig(temperature=2.0), seed=0, num_return_sequences=3),
+                GenerationConfig(6, GREEDY, use_cache=False)):
+        ids = generate_ids(model, [vocab.encode("the")], cfg, vocab_size=v)
+        assert all(0 <= t < v for row in ids for t in row), ids
+    assert isinstance(generate(model, vocab, "the", GenerationConfig(5, GREEDY))[0], str)
+    assert isinstance(chat(model, vocab, [("user", "hi")], GenerationConfig(5, GREEDY)), str)
 
 
 def test_chat_template_uses_special_tokens(model, vocab):

@@ -104,3 +104,69 @@ def test_pytorch_bin_is_loaded_without_unpickling_code(tmp_path, hf_dir):
         registry.load_model(evil)
     testing.assert_one_line_error(info.value, "weights_only=True", str(evil / "pytorch_model.bin"))
     assert not marker.exists()
+
+
+def test_padded_hf_directory_generates_with_the_gpt2_tokenizer(tmp_path):
+    """nanoGPT / Pythia-style padding: 50304 embedding rows for GPT-2's 50257-token tokenizer."""
+    from click.testing import CliRunner
+
+    from gptcore.cli import main
+
+    path = tmp_path / "padded"
+    save_hf_gpt2(path, vocab_size=50304, n_embd=16, n_layer=1, n_head=2, n_positions=32)
+    ref = transformers.GPT2LMHeadModel.from_pretrained(str(path)).eval()
+    with torch.no_grad():  # make the padding rows win every unmasked argmax
+        ref.transformer.ln_f.weight.zero_()
+        ref.transformer.ln_f.bias.fill_(1.0)
+        ref.transformer.wte.weight[50257:] = 1.0
+    ref.save_pretrained(str(path))
+    prompt = "Every effort moves you"
+    with torch.no_grad():
+        unmasked = ref.generate(torch.tensor([[8]]), max_new_tokens=4, do_sample=False, pad_token_id=0)
+    assert (unmasked[0, 1:] >= 50257).all()  # what a model without the mask would emit
+    result = CliRunner().invoke(main, ["generate", str(path), "--tokenizer", "gpt2", "--prompt", prompt,
+                                       "--greedy", "--max-new-tokens", "6"])
+    assert result.exit_code == 0, result.output
+    assert "50304 embedding rows for a 50257-token tokenizer" in result.stderr
+    assert result.stdout.startswith(prompt) and "\ufffd" not in result.stdout
+    sampled = CliRunner().invoke(main, ["generate", str(path), "--tokenizer", "gpt2", "--prompt", prompt,
+                                        "--temperature", "1.5", "--seed", "0", "--max-new-tokens", "20"])
+    assert sampled.exit_code == 0, sampled.output
+
+
+def test_hf_loader_and_exporter_pass_the_kit(hf_dir, tmp_path):
+    testing.check_loader("hf-gpt2", hf_dir)
+    testing.check_detect_rejects("hf-gpt2", tmp_path)
+    testing.check_exporter_roundtrip("gpt2", "hf", "hf-gpt2", dict(vocab_size=50, context_length=16, emb_dim=16,
+                                                                   n_layers=2, n_heads=2, tie_weights=False), tmp_path)
+
+
+def test_sharded_hf_directory_names_each_tensors_shard(tmp_path, hf_dir):
+    """read_hf_weights (gptcore.hf) reads a sharded index; a bad shape names its shard."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    sharded = tmp_path / "sharded"
+    sharded.mkdir()
+    (sharded / "config.json").write_text((hf_dir / "config.json").read_text())
+    tensors = load_file(str(hf_dir / "model.safetensors"))
+    names = sorted(tensors)
+    halves = {"model-00001-of-00002.safetensors": names[::2], "model-00002-of-00002.safetensors": names[1::2]}
+    for shard, keys in halves.items():
+        save_file({k: tensors[k] for k in keys}, str(sharded / shard))
+    weight_map = {k: shard for shard, keys in halves.items() for k in keys}
+    (sharded / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    ref = registry.load_model(hf_dir).model
+    ours = registry.load_model(sharded).model
+    ids = torch.arange(10)[None]
+    with torch.no_grad():
+        assert torch.equal(ref(ids), ours(ids))
+    victim = "transformer.h.1.ln_2.weight"
+    shard = weight_map[victim]
+    part = load_file(str(sharded / shard))
+    part[victim] = torch.zeros(7)
+    save_file(part, str(sharded / shard))
+    with pytest.raises(registry.GptcoreError) as info:
+        registry.load_model(sharded)
+    testing.assert_one_line_error(info.value, victim, str(sharded / shard), "(7,)")

@@ -1,7 +1,7 @@
 """Loader and exporter for Hugging Face GPT-2 directories (OpenAI's weights as on the hub).
 
-Layout: ``config.json`` + ``model.safetensors`` (preferred) or ``pytorch_model.bin`` (read with
-``weights_only=True``).  Names may carry the ``transformer.`` prefix (``GPT2LMHeadModel``) or not
+Layout: ``config.json`` + ``model.safetensors`` (preferred), a sharded index, or
+``pytorch_model.bin`` (read with ``weights_only=True``), all through :mod:`gptcore.hf`.  Names may carry the ``transformer.`` prefix (``GPT2LMHeadModel``) or not
 (``GPT2Model``, OpenAI's upload).  HF's ``Conv1D`` stores weights as ``[in, out]``; gptcore's
 ``nn.Linear`` wants ``[out, in]``, hence the transposes.
 """
@@ -18,11 +18,12 @@ from safetensors.torch import save_file
 from torch import nn
 
 from gptcore.errors import GptcoreError
-from gptcore.interfaces import LoadResult, Loader
+from gptcore.hf import CONFIG, PICKLED, SAFETENSORS, detect_hf, read_hf_config, read_hf_weights
+from gptcore.interfaces import LoadResult, Loader, apply_overrides
 from gptcore.models.gpt2.model import GPT2, GPT2Config
-from gptcore.weights import assign, read_json, read_tensors, skip_init
+from gptcore.weights import assign, skip_init
 
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+WEIGHT_FILES = (SAFETENSORS, PICKLED)
 _TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 _BUFFERS = re.compile(r"h\.\d+\.attn\.(bias|masked_bias)$")  # causal-mask buffers, not weights
 _ACTIVATIONS = {"gelu_new": "tanh", "gelu_pytorch_tanh": "tanh", "gelu_fast": "tanh", "gelu": "none"}
@@ -66,44 +67,38 @@ def config_from_hf(hf: dict[str, Any], path: Path) -> GPT2Config:
 
 
 def detect(path: Path) -> bool:
-    """A directory with a GPT-2 ``config.json`` and a known weights file."""
-    cfg = path / "config.json"
-    if not (path.is_dir() and cfg.is_file()):
-        return False
-    try:
-        return json.loads(cfg.read_text()).get("model_type") == "gpt2"
-    except (OSError, ValueError):
-        return False
+    """A directory whose ``config.json`` says ``model_type: gpt2``."""
+    return detect_hf(path, "gpt2")
 
 
 def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
     """Read a HF GPT-2 directory into a gptcore :class:`GPT2`."""
-    cfg_path = path / "config.json"
-    hf = read_json(cfg_path)
-    cfg = config_from_hf(hf, cfg_path)
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(cfg, key, value)
-    weights = next((path / f for f in WEIGHT_FILES if (path / f).is_file()), None)
-    if weights is None:
-        raise GptcoreError(f"weights file not found: {path / WEIGHT_FILES[0]} (or {WEIGHT_FILES[1]})")
-    raw = read_tensors(weights)
-    raw = {k.removeprefix("transformer."): v for k, v in raw.items()
-           if not _BUFFERS.match(k.removeprefix("transformer."))}
-    if cfg.tie_weights:
-        raw.pop("lm_head.weight", None)  # saved by some versions even when tied
-    theirs_to_ours = {v: k for k, v in name_map(cfg).items()}
-    tensors, origin = {}, {ours: theirs for ours, theirs in name_map(cfg).items()}
-    for name, tensor in raw.items():
-        if name not in theirs_to_ours:
-            raise GptcoreError(f"unexpected tensor {name} in {weights}")
-        if name.endswith(_TRANSPOSED):
-            tensor = tensor.t()
-        tensors[theirs_to_ours[name]] = tensor
+    hf = read_hf_config(path)
+    cfg_path = path / CONFIG
+    cfg = apply_overrides(config_from_hf(hf, cfg_path), overrides, str(cfg_path))
+    weights = read_hf_weights(path)
+    ours_by_theirs = {v: k for k, v in name_map(cfg).items()}
+    tensors: dict[str, torch.Tensor] = {}
+    origin: dict[str, str] = {}  # our name -> the name as the file spells it (errors use it)
+    for name, tensor in weights.tensors.items():
+        bare = name.removeprefix("transformer.")
+        if _BUFFERS.match(bare) or (cfg.tie_weights and bare == "lm_head.weight"):
+            continue  # causal-mask buffers; a tied head saved anyway by some versions
+        if bare not in ours_by_theirs:
+            raise GptcoreError(f"unexpected tensor {name} in {weights.source[name]}")
+        ours = ours_by_theirs[bare]
+        if bare == "wpe.weight" and tensor.shape[0] > cfg.context_length > 0:
+            tensor = tensor[: cfg.context_length]  # --set context_length=N: the first N positions
+        tensors[ours] = tensor.t() if bare.endswith(_TRANSPOSED) else tensor
+        origin[ours] = name
+    for ours, theirs in name_map(cfg).items():  # missing tensors: name them as the file would
+        origin.setdefault(ours, theirs)
     with skip_init():
         model = GPT2(cfg)
-    assign(model, tensors, weights, origin)
-    return LoadResult(model.eval(), "gpt2", None, {"source": str(weights)})
+    files = weights.files
+    assign(model, tensors, files[0] if len(files) == 1 else path, origin, files=weights.source)
+    return LoadResult(model.eval(), "gpt2", None,
+                      {"source": str(files[0]) if len(files) == 1 else [str(f) for f in files]})
 
 
 def export_hf(model: nn.Module, out_dir: Path) -> None:

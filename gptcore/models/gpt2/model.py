@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gptcore.kvcache import KVCache
+from gptcore.kvcache import KVCache, causal_attention
 
 
 @dataclass
@@ -67,18 +67,7 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         b, t, c = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        mask, causal = None, True
-        if cache is not None:
-            k, v = cache.update(self.layer_idx, k, v)
-            past = k.shape[-2] - t
-            if t == 1:
-                causal = False
-            elif past > 0:  # chunk after a non-empty cache: query i sees keys <= past + i
-                causal = False
-                mask = torch.ones(t, past + t, dtype=torch.bool, device=x.device).tril(diagonal=past)
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, is_causal=causal,
-            dropout_p=self.dropout if self.training else 0.0)
+        y = causal_attention(q, k, v, cache, self.layer_idx, self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).reshape(b, t, c)
         return self.resid_drop(self.proj(y))
 

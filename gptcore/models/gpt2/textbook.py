@@ -9,6 +9,7 @@ The textbook keeps a separate ``out_head``; it is tied only if it equals the emb
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,9 @@ def detect(path: Path) -> bool:
                 return any(k.startswith("trf_blocks.") for k in f.keys())
         except Exception:  # noqa: BLE001 - not our format
             return False
-    return True  # pickle-based: the loader itself validates the names
+    # pickle-based: torch.save writes a zip archive (checked without unpickling); the loader
+    # itself validates the names
+    return zipfile.is_zipfile(path)
 
 
 def load(path: Path, overrides: dict[str, Any]) -> LoadResult:

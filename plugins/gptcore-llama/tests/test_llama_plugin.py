@@ -192,3 +192,10 @@ def test_cli_list_and_export(hf_llama_dir: Path, tmp_path: Path) -> None:
     ids = torch.tensor([[2, 7, 1, 8, 2, 8]])
     with torch.no_grad():
         assert torch.equal(load_model(out).model(ids), load_model(hf_llama_dir).model(ids))
+
+
+def test_loader_and_exporter_pass_the_kit(hf_llama_dir: Path, tmp_path: Path) -> None:
+    testing.check_loader("hf-llama", hf_llama_dir)
+    testing.check_detect_rejects("hf-llama", tmp_path)
+    testing.check_exporter_roundtrip("llama", "hf", "hf-llama", TINY_GPTCORE, tmp_path, atol=1e-4)
+    testing.check_preset_names("llama")

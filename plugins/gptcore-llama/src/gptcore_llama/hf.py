@@ -14,23 +14,20 @@ Only gptcore's plugin namespace (:mod:`gptcore.plugin`) is used.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from gptcore.plugin import GptcoreError, LoadResult, Loader, assign, one_line, read_json, read_tensors, skip_init
+from gptcore.plugin import (GptcoreError, LoadResult, Loader, apply_overrides, assign, detect_hf, read_hf_config,
+                            read_hf_weights, skip_init)
 from gptcore_llama.model import API_VERSION, Llama, LlamaConfig
 
 SAFETENSORS = "model.safetensors"
-INDEX = "model.safetensors.index.json"
-PICKLED = "pytorch_model.bin"
 _BUFFERS = re.compile(r"model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$")
 
 
@@ -133,83 +130,34 @@ def config_to_hf(cfg: LlamaConfig) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
-# Safe tensor reading and checked assignment
-# --------------------------------------------------------------------------------------------
-
-
-def read_weights(root: Path) -> tuple[dict[str, torch.Tensor], dict[str, Path]]:
-    """All tensors of a HF directory and the file each came from."""
-    files: list[Path]
-    if (root / SAFETENSORS).is_file():
-        files = [root / SAFETENSORS]
-    elif (root / INDEX).is_file():
-        try:
-            weight_map = json.loads((root / INDEX).read_text())["weight_map"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise GptcoreError(f"invalid shard index {root / INDEX}: {one_line(exc)}") from None
-        files = [root / name for name in sorted(set(weight_map.values()))]
-    elif (root / PICKLED).is_file():
-        files = [root / PICKLED]
-    else:
-        raise GptcoreError(f"weights file not found: {root / SAFETENSORS} (or {INDEX}, {PICKLED})")
-    tensors: dict[str, torch.Tensor] = {}
-    source: dict[str, Path] = {}
-    for f in files:
-        for name, t in read_tensors(f).items():
-            tensors[name] = t
-            source[name] = f
-    return tensors, source
-
-
-# --------------------------------------------------------------------------------------------
-# Loader
+# Loader (reading the directory, sharded or not, is gptcore.plugin.read_hf_weights)
 # --------------------------------------------------------------------------------------------
 
 
 def detect(path: Path) -> bool:
     """A directory whose ``config.json`` says ``model_type: llama``."""
-    cfg = path / "config.json"
-    if not (path.is_dir() and cfg.is_file()):
-        return False
-    try:
-        return json.loads(cfg.read_text()).get("model_type") == "llama"
-    except (OSError, ValueError, AttributeError):
-        return False
+    return detect_hf(path, "llama")
 
 
 def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
     """Read a HF Llama directory into a float32 gptcore-llama :class:`Llama` (eval mode)."""
     path = Path(path)
-    if not path.exists():
-        raise GptcoreError(f"model path not found: {path}")
     cfg_path = path / "config.json"
-    hf = read_json(cfg_path)
-    cfg = config_from_hf(hf, cfg_path)
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if overrides:
-        known = {f.name for f in dataclasses.fields(LlamaConfig)}
-        bad = sorted(set(overrides) - known)
-        if bad:
-            raise GptcoreError(f"unknown config field(s) {', '.join(bad)} for architecture 'llama'")
-        try:
-            cfg = dataclasses.replace(cfg, **overrides)
-        except ValueError as exc:
-            raise GptcoreError(f"invalid override for {cfg_path}: {exc}") from None
-    raw, source = read_weights(path)
-    raw = {k: v for k, v in raw.items() if not _BUFFERS.match(k)}
-    if cfg.tie_weights:
-        raw.pop("lm_head.weight", None)  # some exports store the tied head anyway
+    cfg = apply_overrides(config_from_hf(read_hf_config(path), cfg_path), overrides, str(cfg_path))
+    weights = read_hf_weights(path)
     ours_to_theirs = name_map(cfg)
     theirs_to_ours = {v: k for k, v in ours_to_theirs.items()}
     tensors = {}
-    for name, tensor in raw.items():
+    for name, tensor in weights.tensors.items():
+        if _BUFFERS.match(name) or (cfg.tie_weights and name == "lm_head.weight"):
+            continue  # derived RoPE buffers; a tied head some exports store anyway
         if name not in theirs_to_ours:
-            raise GptcoreError(f"unexpected tensor {name} in {source[name]}")
+            raise GptcoreError(f"unexpected tensor {name} in {weights.source[name]}")
         tensors[theirs_to_ours[name]] = tensor
     with skip_init():
         model = Llama(cfg)
-    assign(model, tensors, path, ours_to_theirs, files=source)
-    files = sorted({str(p) for p in source.values()})
+    assign(model, tensors, path, ours_to_theirs, files=weights.source)
+    files = [str(f) for f in weights.files]
     return LoadResult(model.eval(), "llama", None, {"source": files[0] if len(files) == 1 else files})
 
 

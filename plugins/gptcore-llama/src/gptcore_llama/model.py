@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gptcore.plugin import KVCache
+from gptcore.plugin import KVCache, causal_attention
 
 #: The gptcore plugin API this plugin was written against (a literal, not gptcore's constant:
 #: gptcore rejects the plugin with a clear error if it no longer supports this version).
@@ -166,19 +166,8 @@ class Attention(nn.Module):
         k = self.k_proj(x).view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        mask, causal = None, True
-        if cache is not None:
-            k, v = cache.update(self.layer_idx, k, v)
-            past = k.shape[-2] - t
-            if t == 1:
-                causal = False
-            elif past > 0:  # chunk after a non-empty cache: query i sees keys <= past + i
-                causal = False
-                mask = torch.ones(t, past + t, dtype=torch.bool, device=x.device).tril(diagonal=past)
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, is_causal=causal,
-            dropout_p=self.dropout if self.training else 0.0,
-            enable_gqa=self.n_kv_heads != self.n_heads)
+        y = causal_attention(q, k, v, cache, self.layer_idx, self.dropout if self.training else 0.0,
+                             enable_gqa=self.n_kv_heads != self.n_heads)
         return self.o_proj(y.transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim))
 
 

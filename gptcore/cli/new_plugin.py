@@ -1,0 +1,29 @@
+"""``gptcore new-plugin``: write a working plugin skeleton (see :mod:`gptcore.scaffold`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gptcore.cli.console import echo
+from gptcore.scaffold import write_plugin
+
+
+@click.command("new-plugin")
+@click.argument("name")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory to create (default: ./gptcore-NAME).")
+def new_plugin_cmd(name: str, out: Path | None) -> None:
+    """Write a working plugin skeleton NAME (model, loader, exporter, tests) into OUT.
+
+    It passes gptcore's plugin test kit as generated: install it with `pip install -e OUT`,
+    then `gptcore list` shows it and `pytest OUT` runs the kit.
+
+    \b
+    Example: gptcore new-plugin my-gpt --out plugins/gptcore-my-gpt
+    """
+    target = out if out is not None else Path(f"gptcore-{name}")
+    for path in write_plugin(name, target):
+        echo(f"wrote {path}")
+    echo(f"next: pip install -e {target} && pytest {target}")
