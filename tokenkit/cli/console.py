@@ -117,5 +117,37 @@ def read_input(text: str | None, file: str | None) -> str:
     return read_text_source(file).text
 
 
+#: How much of an input text a report shows unless ``--show-text`` asks for all of it.
+PREVIEW_CHARS = 200
+#: A long text's preview: its first characters on one line, and its first tokens.
+PREVIEW_SHOWN = 60
+PREVIEW_TOKENS = 32
+
+
+def preview(text: str, limit: int = PREVIEW_CHARS, shown: int = PREVIEW_SHOWN) -> str:
+    """``text`` itself up to ``limit`` characters; else its start on one line and its length.
+
+    Reports put numbers first: a 2.4 MB novel passed with ``--file`` must not scroll them away.
+    """
+    if len(text) <= limit:
+        return text
+    start = text[:shown].replace("\n", "↵")
+    return f"{start}… ({len(text):,} characters; --show-text prints all)"
+
+
+def preview_tokens(tokens: list[str], total: int) -> list[str]:
+    """``tokens`` (the first ones of ``total``), plus a marker saying how many more there are."""
+    if len(tokens) >= total:
+        return tokens
+    return [*tokens, f"… ({total - len(tokens):,} more tokens; --show-text prints all)"]
+
+
+def first_difference(a: str, b: str) -> int | None:
+    """Index of the first character where ``a`` and ``b`` differ (None when equal)."""
+    if a == b:
+        return None
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
 def dump_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))

@@ -1,0 +1,82 @@
+"""The first hour with tokenkit's command line: numbers before text, outputs never silently
+overwritten, tables that fit 80 columns, and errors that say what to do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.tokenkit.helpers import MIXED_TEXT
+from tokenkit.cli import main
+from tokenkit.cli.console import PREVIEW_CHARS
+
+
+def run(*args: str, ok: bool = True, env: dict[str, str] | None = None):
+    result = CliRunner().invoke(main, [str(a) for a in args], env=env)
+    assert (result.exit_code == 0) == ok, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "mixed.txt"
+    path.write_text(MIXED_TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def vocabs(corpus: Path, tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("vocabs")
+    run("train", "--vocab", "400", corpus, "-o", root / "bytes", "-q")
+    run("train", "--vocab", "400", "--alphabet", "observed", corpus, "-o", root / "observed", "-q")
+    return root / "bytes", root / "observed"
+
+
+# -- report / oov: numbers first, the text only on request -------------------------------------
+def test_report_file_previews_text_and_tokens(vocabs, corpus):
+    assert len(MIXED_TEXT) > 10 * PREVIEW_CHARS
+    plain = run("report", vocabs[0], "--file", corpus).output
+    assert len(plain) < 2000, "the whole text was printed"
+    assert f"({len(MIXED_TEXT):,} characters; --show-text prints all)" in plain
+    assert "more tokens; --show-text prints all)" in plain
+    assert f"UTF-8 bytes        {len(MIXED_TEXT.encode())}" in plain
+    full = run("report", vocabs[0], "--file", corpus, "--show-text").output
+    assert MIXED_TEXT in full and "--show-text" not in full
+
+
+def test_report_json_leaves_out_the_long_parts_unless_asked(vocabs, corpus):
+    small = json.loads(run("report", vocabs[0], "--file", corpus, "--json").output)
+    full = json.loads(run("report", vocabs[0], "--file", corpus, "--json", "--show-text").output)
+    assert small["truncated"] is True and "text" not in small and "ids" not in small
+    assert small["text_preview"] == MIXED_TEXT[:PREVIEW_CHARS]
+    assert full["text"] == MIXED_TEXT and len(full["ids"]) == full["n_tokens"] == small["n_tokens"]
+    assert small["tokens_preview"][:-1] == full["tokens"][:len(small["tokens_preview"]) - 1]
+    numbers = ("utf8_bits", "bpe_bits", "ratio", "bytes_per_token", "chars_per_token")
+    assert {k: small[k] for k in numbers} == {k: full[k] for k in numbers}
+    # a short --text is shown whole, as before
+    short = json.loads(run("report", vocabs[0], "--text", "吾輩は猫", "--json").output)
+    assert short["text"] == "吾輩は猫" and "truncated" not in short
+
+
+def test_oov_file_prints_numbers_first_and_text_once(vocabs, corpus):
+    lossless = run("oov", vocabs[0], "--file", corpus).output
+    assert lossless.index("round trip: identical; lossless") < lossless.index("original:")
+    assert "decoded:  identical to the original" in lossless and len(lossless) < 4000
+    lossy_text = MIXED_TEXT + "\nQ🥺 at the very end"
+    lossy_file = corpus.with_name("lossy.txt")
+    lossy_file.write_text(lossy_text, encoding="utf-8")
+    lossy = run("oov", vocabs[1], "--file", lossy_file).output
+    assert lossy.index("characters lost") < lossy.index("first difference at character")
+    at = len(MIXED_TEXT) + 1  # "Q" was never seen: the first character that is dropped
+    assert f"first difference at character {at:,}" in lossy
+    [original] = [line for line in lossy.splitlines() if line.startswith("original:")]
+    [decoded] = [line for line in lossy.splitlines() if line.startswith("decoded:")]
+    assert original.endswith("↵Q🥺 at the very end") and "Q" not in decoded
+    assert len(lossy) < 4000, "the whole text was printed"
+    full = run("oov", vocabs[1], "--file", lossy_file, "--show-text").output
+    assert lossy_text in full
+    data = json.loads(run("oov", vocabs[1], "--file", lossy_file, "--json").output)
+    assert data["truncated"] is True and data["lossless"] is False and len(data["text"]) < 300
