@@ -80,3 +80,25 @@ def test_oov_file_prints_numbers_first_and_text_once(vocabs, corpus):
     assert lossy_text in full
     data = json.loads(run("oov", vocabs[1], "--file", lossy_file, "--json").output)
     assert data["truncated"] is True and data["lossless"] is False and len(data["text"]) < 300
+
+
+# -- offline without corpora: the error says what to do ----------------------------------------
+def test_offline_demo_says_where_corpora_go(tmp_path, monkeypatch):
+    import urllib.request
+
+    from tokenkit import corpora
+
+    def offline(*args, **kwargs):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(corpora, "search_roots", lambda: [tmp_path / "empty"])
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("TOKENKIT_CORPORA", str(tmp_path / "mine"))
+    result = run("demo", "--workdir", tmp_path / "demo", ok=False)
+    [line] = [line for line in result.output.splitlines() if line.strip()]
+    assert "cannot download corpus emoji-test" in line and "name resolution" in line
+    assert f"$TOKENKIT_CORPORA ({tmp_path / 'mine'})" in line and "emoji-test.txt" in line
+    assert str(corpora.PROJECT_ROOT.parent / "shared" / "corpora") in line
+    assert str(tmp_path / "xdg" / "tokenkit" / "corpora") in line
+    assert "`tokenkit corpora fetch emoji-test`" in line
