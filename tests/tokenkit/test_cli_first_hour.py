@@ -102,3 +102,38 @@ def test_offline_demo_says_where_corpora_go(tmp_path, monkeypatch):
     assert str(corpora.PROJECT_ROOT.parent / "shared" / "corpora") in line
     assert str(tmp_path / "xdg" / "tokenkit" / "corpora") in line
     assert "`tokenkit corpora fetch emoji-test`" in line
+
+
+# -- bench and sweep never overwrite silently -------------------------------------------------
+def test_bench_refuses_existing_outputs_without_force(vocabs, corpus, tmp_path):
+    outputs = {"--csv": tmp_path / "b.csv", "--json": tmp_path / "b.json", "--plot": tmp_path / "b.png"}
+    args = ["bench", vocabs[0], "--corpus", corpus, "--no-progress",
+            *(x for opt, path in outputs.items() for x in (opt, path))]
+    for existing in [*outputs.values(), tmp_path / "b-compression.png"]:
+        existing.write_bytes(b"keep me")
+        result = run(*args, ok=False)
+        assert result.output.strip() == f"Error: output {existing} already exists (use --force to overwrite)"
+        assert [(p, p.read_bytes()) for p in tmp_path.iterdir()] == [(existing, b"keep me")]
+        existing.unlink()
+    run(*args)
+    assert len(list(tmp_path.iterdir())) == 4
+    run(*args, "--force")
+    assert (tmp_path / "b.json").read_bytes().startswith(b"{")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # atomic: no temp files
+
+
+def test_sweep_refuses_existing_outputs_without_force(corpus, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the defaults are sweep.csv and sweep.png in the current folder
+    args = ["sweep", corpus, "--vocab", "300", "--no-progress"]
+    run(*args)
+    csv_before = (tmp_path / "sweep.csv").read_bytes()
+    (tmp_path / "sweep.png").write_bytes(b"keep me")
+    result = run(*args, ok=False)
+    assert result.output.strip() == "Error: output sweep.csv already exists (use --force to overwrite)"
+    (tmp_path / "sweep.csv").unlink()
+    result = run(*args, ok=False)
+    assert result.output.strip() == "Error: output sweep.png already exists (use --force to overwrite)"
+    assert (tmp_path / "sweep.png").read_bytes() == b"keep me" and not (tmp_path / "sweep.csv").exists()
+    run(*args, "--force")
+    assert len((tmp_path / "sweep.csv").read_bytes().splitlines()) == len(csv_before.splitlines()) == 2
+    assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG"

@@ -13,7 +13,7 @@ import click
 from tokenkit import bench as bench_mod
 from tokenkit import plots
 from tokenkit import sweep as sweep_mod
-from tokenkit.cli.console import default, print_tables, progress_bar
+from tokenkit.cli.console import default, print_tables, progress_bar, refuse_existing
 from tokenkit.training import BACKENDS
 
 if TYPE_CHECKING:
@@ -97,9 +97,10 @@ def sweep_table(result: SweepResult) -> Table:
               help="Encode through tiktoken's fast path where it gives identical ids "
                    "(--no-fast: each vocabulary's own library).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: Path | None,
                   json_path: Path | None, plot_path: Path | None, fast: bool,
-                  no_progress: bool) -> None:
+                  no_progress: bool, force: bool) -> None:
     """Compare vocabularies VOCAB... (paths, tiktoken:NAME, gpt2, hf:gpt2) on corpora.
 
     Compression, entropy, fertility, round-trip fidelity, encode speed and (on the
@@ -109,8 +110,12 @@ def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: P
     Example:
       tokenkit bench wagahai-5000 gpt2 tiktoken:cl100k_base --corpus wagahai
     """
+    plot_paths = [plot_path, plots.sibling(plot_path, "compression")] if plot_path else []
+    refuse_existing([csv_path, json_path, *plot_paths], force)
     with progress_bar(disable=no_progress) as advance:
         result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, on_progress=advance)
+    if plot_path and result.parity:
+        refuse_existing([plots.sibling(plot_path, "parity")], force)
     if csv_path:
         bench_mod.write_csv(result, csv_path)
     if json_path:
@@ -137,8 +142,9 @@ def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: P
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("sweep.png"), show_default=True)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def sweep_command(corpus: str, sizes: str, backend: str, heldout: float, csv_path: Path,
-                  plot_path: Path, no_progress: bool) -> None:
+                  plot_path: Path, no_progress: bool, force: bool) -> None:
     """Train one vocabulary per size on CORPUS's training split; measure on held-out text.
 
     Compression only, in seconds per size: `gptcore vocab-sweep` is the slow sweep that
@@ -149,6 +155,7 @@ def sweep_command(corpus: str, sizes: str, backend: str, heldout: float, csv_pat
       tokenkit sweep wagahai --vocab 1000,5000,16000
     """
     vocab_sizes = sweep_mod.parse_sizes(sizes)
+    refuse_existing([csv_path, plot_path], force)
     with progress_bar(disable=no_progress) as advance:
         result = sweep_mod.run_sweep(corpus, vocab_sizes, backend=backend, heldout=heldout,
                                      on_progress=advance)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -147,6 +148,15 @@ def first_difference(a: str, b: str) -> int | None:
     if a == b:
         return None
     return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+def refuse_existing(paths: Iterable[Path | None], force: bool) -> None:
+    """Fail before the work, not after, when an output exists and ``--force`` was not given."""
+    if force:
+        return
+    for path in paths:
+        if path is not None and (path.exists() or path.is_symlink()):
+            raise TokenkitError(f"output {path} already exists (use --force to overwrite)")
 
 
 def dump_json(data: Any) -> None:
