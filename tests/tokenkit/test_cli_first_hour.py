@@ -4,6 +4,7 @@ overwritten, tables that fit 80 columns, and errors that say what to do."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,39 @@ def test_sweep_refuses_existing_outputs_without_force(corpus, tmp_path, monkeypa
     run(*args, "--force")
     assert len((tmp_path / "sweep.csv").read_bytes().splitlines()) == len(csv_before.splitlines()) == 2
     assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# -- tables readable in 80 columns --------------------------------------------------------------
+def render80(*tables) -> str:
+    from rich.console import Console
+
+    console = Console(width=80, record=True, file=open("/dev/null", "w"))
+    for table in tables:
+        console.print(table)
+    return console.export_text()
+
+
+def test_bench_and_sweep_tables_fit_80_columns_without_cutting_numbers(vocabs, corpus):
+    from tokenkit.bench import run_bench
+    from tokenkit.cli.compare import bench_tables, sweep_table
+    from tokenkit.sweep import run_sweep
+
+    result = run_bench([str(vocabs[0]), str(vocabs[1]), "gpt2"], [str(corpus)])
+    text = render80(*bench_tables(result))
+    assert max(map(len, text.splitlines())) <= 80 and "…" not in text
+    for row in result.rows:  # every number is there, whole
+        for number in (f"{row.tokens:,}", f"{row.utf8_bits:,}", f"{row.bpe_bits:,}",
+                       f"{row.compression_ratio:.3f}", f"{row.exact_lines:,}/{row.lines:,}"):
+            assert re.search(rf"(?<![\d,.]){re.escape(number)}(?![\d,])", text), number
+    sweep = run_sweep(str(corpus), [300, 400])
+    text = render80(sweep_table(sweep))
+    assert max(map(len, text.splitlines())) <= 80 and "…" not in text
+    for row in sweep.rows:
+        assert f"{row.tokens:,}" in text and f"{row.compression_ratio:.3f}" in text
+
+
+def test_oov_table_fits_80_columns(vocabs):
+    text = run("oov", vocabs[1], "--text", "論文を書くのは辛い El Psy Congroo 🥺 Ünïcödé 카페",
+               env={"COLUMNS": "80"}).output
+    table = [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and max(len(line) for line in table) <= 80 and "…" not in text
