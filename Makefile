@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/tokenkit_train.py
+	$(BIN)/python -m bench.tokenkit_train
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .hypothesis

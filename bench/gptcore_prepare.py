@@ -1,7 +1,7 @@
 """Token-shard preparation: MB/s against tiktoken's own batch encode, and peak RSS vs corpus size.
 
-    .venv/bin/python bench/gptcore_prepare.py                  # 5 MB vs 50 MB, ~2-3 min on 2 cores
-    .venv/bin/python bench/gptcore_prepare.py --small-mb 50 --mb 500 --repeat 3
+    python -m bench.gptcore_prepare                  # 5 MB vs 50 MB, ~2-3 min on 2 cores
+    python -m bench.gptcore_prepare --small-mb 50 --mb 500 --repeat 3
 
 Corpora are built in a temp directory (never committed) by repeating the texts in
 ../shared/corpora into ~4 MB files, one document each. Vocabulary: GPT-2 (tokenkit.load("gpt2")).

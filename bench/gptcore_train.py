@@ -1,6 +1,6 @@
 """GPT-2 124M (ctx 256, batch 2) forward+backward+AdamW step: tokens/s vs peers, one run.
 
-    .venv/bin/python bench/gptcore_train.py --steps 6 --loss-steps 20
+    python -m bench.gptcore_train --steps 6 --loss-steps 20
 
 Peers: transformers GPT2LMHeadModel (torch AdamW defaults) and llms-from-scratch GPTModel
 (AdamW defaults and fused AdamW).  gptcore: fused AdamW + SDPA, fp32 and bf16 autocast; the

@@ -13,7 +13,7 @@ shared machine hits both alike; the table shows medians and the ratio ours / tra
 
 Run (needs ``pip install -e plugins/gptcore-llama`` and transformers)::
 
-    .venv/bin/python bench/llama_plugin.py [--repeats 5] [--threads N]
+    python -m bench.llama_plugin [--repeats 5] [--threads N]
 """
 
 from __future__ import annotations

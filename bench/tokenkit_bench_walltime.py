@@ -1,6 +1,6 @@
 """Wall time of `tokenkit bench` for 5 vocabularies x (wagahai + tinyshakespeare).
 
-    .venv/bin/python bench/tokenkit_bench_walltime.py
+    python -m bench.tokenkit_bench_walltime
 
 Builds two vocabularies first (not timed): wagahai-5000 and tinyshakespeare-16000 (HF
 byte-level BPE trained by tokenkit on each corpus). Then times one CLI run, in a fresh
@@ -10,6 +10,7 @@ process, of: bench wagahai-5000/ tinyshakespeare-16000/ gpt2 hf:gpt2 tiktoken:cl
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from tokenkit.training import train
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for corpus, size in (("wagahai", 5000), ("tinyshakespeare", 16000)):
@@ -27,9 +29,9 @@ def main() -> None:
         args = [str(root / "wagahai-5000"), str(root / "tinyshakespeare-16000"), "gpt2",
                 "hf:gpt2", "tiktoken:cl100k_base", "--corpus", "wagahai", "--corpus",
                 "tinyshakespeare", "--no-progress"]
-        code = "from tokenkit.compare_cli import bench_command; bench_command()"
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", "tokenkit", "bench", *args], capture_output=True,
+                              text=True)
         wall = time.perf_counter() - start
         print(done.stdout)
         if done.returncode:

@@ -1,6 +1,6 @@
 """Encode throughput: tokenkit vs tiktoken's gpt2 vs HF tokenizers, same text, one run.
 
-    .venv/bin/python bench/tokenkit_encode.py [--repeat 3]
+    python -m bench.tokenkit_encode [--repeat 3]
 
 Vocabularies: a vocab-5000 byte-level BPE trained by tokenkit (HF backend) on the first
 300 KB of tinyshakespeare + wagahai, and GPT-2 (50,257, byte-level) from its original files.

@@ -4,7 +4,7 @@ Every variant runs as its own process (interpreter start, reading the corpus, tr
 writing the result all count), several times; the table shows the median wall time, the
 peak RSS of that process, and the ratio to raw HF. Run:
 
-    .venv/bin/python bench/tokenkit_train.py [--repeats 5]
+    python -m bench.tokenkit_train [--repeats 5]
 """
 
 from __future__ import annotations

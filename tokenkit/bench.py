@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenkit import metrics
+from tokenkit.atomic import atomic_file
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.errors import TokenkitError
 from tokenkit.specs import load_vocabulary
@@ -253,7 +254,7 @@ def write_csv(result: BenchResult, path: Path) -> Path:
     langs = sorted({lang for p in result.parity.values() for lang in p})
     names = [f.name for f in fields(BenchRow)] + [f"parity_{lang}" for lang in langs]
     try:
-        with path.open("w", newline="", encoding="utf-8") as fh:
+        with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=names)
             w.writeheader()
             for r in result.rows:
@@ -268,8 +269,9 @@ def write_csv(result: BenchResult, path: Path) -> Path:
 
 def write_json(result: BenchResult, path: Path) -> Path:
     try:
-        path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
+        with atomic_file(path) as tmp:
+            tmp.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                           encoding="utf-8")
     except OSError as e:
         raise TokenkitError(f"cannot write {path}: {e.strerror or e}") from e
     return path

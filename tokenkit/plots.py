@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tokenkit.atomic import atomic_file
 from tokenkit.errors import TokenkitError
 from tokenkit.languages import language_label
 from tokenkit.plotfonts import use_cjk_fonts
@@ -26,7 +27,8 @@ def _pyplot():
 
 def _save(fig, path: Path) -> Path:
     try:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        with atomic_file(path) as tmp:  # a reader never sees half a PNG
+            fig.savefig(tmp, dpi=110, bbox_inches="tight")
     except OSError as e:
         raise TokenkitError(f"cannot write {path}: {e.strerror or e}") from e
     finally:

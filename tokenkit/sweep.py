@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from tokenkit import metrics, training
+from tokenkit.atomic import atomic_file
 from tokenkit.errors import TokenkitError
 from tokenkit.textio import read_text_source
 
@@ -123,7 +124,7 @@ def run_sweep(corpus: str, sizes: Sequence[int], *, backend: str = "hf", heldout
 def write_csv(result: SweepResult, path: Path) -> Path:
     names = ["corpus", "backend", "heldout"] + [f.name for f in fields(SweepRow)]
     try:
-        with path.open("w", newline="", encoding="utf-8") as fh:
+        with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=names)
             w.writeheader()
             for r in result.rows:

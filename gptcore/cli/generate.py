@@ -11,10 +11,10 @@ from tokenkit import Vocabulary
 from tokenkit.atomic import atomic_file
 
 from gptcore.cli.common import LOADER, MODEL_ARG, SETS, TOKENIZER, config, default, model_and_vocab, sampling, sampling_options
-from gptcore.cli.console import echo, write_text
+from gptcore.cli.console import echo, err, write_text
 from gptcore.diversity import self_bleu
 from gptcore.errors import GptcoreError
-from gptcore.generation import GenerationConfig, chat, generate, mask_padding
+from gptcore.generation import CHAT_TOKENS, GenerationConfig, chat, chat_prompt, generate, mask_padding
 from gptcore.sampling import SamplingConfig, next_token_distribution
 
 G = GenerationConfig
@@ -49,7 +49,9 @@ class Streamer:
 @click.option("--num-return-sequences", "-n", type=int, default=default(G, "num_return_sequences"),
               show_default=True)
 @click.option("--no-cache", is_flag=True, help="Recompute the whole context every step.")
-@click.option("--chat", "chat_mode", is_flag=True, help="Wrap the prompt in the chat template.")
+@click.option("--chat", "chat_mode", is_flag=True,
+              help="Wrap the prompt in the chat template (a plain User:/Assistant: one, said so on "
+                   "stderr, when the vocabulary lacks <start_of_turn>/<end_of_turn>).")
 @click.option("--no-stream", is_flag=True, help="Print only when done.")
 def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, sets: tuple[str, ...],
                  max_new_tokens: int,
@@ -71,6 +73,9 @@ def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | N
     stream = not no_stream and num_return_sequences == 1
     streamer = Streamer(vocab) if stream else None
     if chat_mode:
+        if not chat_prompt(vocab, [("user", prompt)]).templated:
+            err.print(f"note: the vocabulary has no {' / '.join(CHAT_TOKENS[1:3])} tokens; "
+                      "--chat uses the plain 'User: … Assistant:' template")
         texts = [chat(net, vocab, [("user", prompt)], cfg, on_token=streamer)]
     else:
         if stream:
@@ -94,13 +99,16 @@ def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | N
 @click.option("--top-k", type=int, default=10, show_default=True, help="How many tokens to show.")
 @click.option("--temperature", type=float, default=1.0, show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PNG bar chart.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --plot file.")
 def next_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, sets: tuple[str, ...], top_k: int,
-             temperature: float, plot: Path | None) -> None:
+             temperature: float, plot: Path | None, force: bool) -> None:
     """The next-token probability distribution after PROMPT, as a bar chart.
 
     \b
     Example: gptcore next runs/verdict/checkpoint --prompt "Every effort moves" --top-k 10 --plot next.png
     """
+    if plot is not None and plot.exists() and not force:  # before loading the model, not after
+        raise GptcoreError(f"output {plot} already exists (use --force to overwrite)")
     net, vocab = model_and_vocab(model, tokenizer, loader, sets)
     ids = vocab.encode(prompt)
     if not ids:

@@ -13,7 +13,7 @@ import click
 from tokenkit import bench as bench_mod
 from tokenkit import plots
 from tokenkit import sweep as sweep_mod
-from tokenkit.cli.console import default, print_tables, progress_bar
+from tokenkit.cli.console import default, print_tables, progress_bar, refuse_existing
 from tokenkit.training import BACKENDS
 
 if TYPE_CHECKING:
@@ -27,60 +27,74 @@ def _fmt(x: float | None, digits: int = 2) -> str:
     return "–" if x is None else f"{x:,.{digits}f}"
 
 
-def bench_tables(result: BenchResult) -> list[Table]:
-    """The grid as rich tables: compression and entropy, then fidelity and speed, then parity."""
+def _table(title: str, columns: list[str], rows: list[list[str]], text_columns: int = 2,
+           fold: tuple[int, ...] = ()) -> Table:
+    """A compact table readable in 80 columns: numbers keep their full width (never cut or
+    broken), names (the first ``text_columns`` columns, and those in ``fold``) fold instead.
+    A header's lines are split at ``\\n``."""
+    from rich import box
     from rich.table import Table
 
-    main = Table(title="tokenkit bench: compression", title_justify="left")
-    for col in ("vocabulary", "corpus", "V", "tokens", "bytes/tok", "chars/tok", "UTF-8 bits",
-                "BPE bits", "ratio", "H bits/tok", "H ratio", "Rényi 2.5", "fertility"):
-        main.add_column(col, justify="left" if col in ("vocabulary", "corpus") else "right")
-    speed = Table(title="round trip and encode speed", title_justify="left")
-    for col in ("vocabulary", "corpus", "exact lines", "lost chars", "MB/s", "MB/s batch",
-                "fast path"):
-        speed.add_column(col, justify="left" if col in ("vocabulary", "corpus") else "right")
-    for r in result.rows:
-        main.add_row(r.vocab, r.corpus, f"{r.vocab_size:,}", f"{r.tokens:,}",
-                     _fmt(r.bytes_per_token), _fmt(r.chars_per_token), f"{r.utf8_bits:,}",
-                     f"{r.bpe_bits:,}", _fmt(r.compression_ratio, 3),
-                     _fmt(r.entropy_bits_per_token), _fmt(r.entropy_compression_ratio, 3),
-                     _fmt(r.renyi_efficiency, 3), _fmt(r.fertility))
-        lost = f"{r.lost_characters:,}" + (f" ({r.lost_examples})" if r.lost_examples else "")
-        speed.add_row(r.vocab, r.corpus, f"{r.exact_lines:,}/{r.lines:,}", lost,
-                      _fmt(r.encode_mb_s, 1), _fmt(r.encode_batch_mb_s, 1),
-                      "tiktoken" if r.fast_path else "")
-    tables = [main, speed]
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=0,
+                  pad_edge=False)
+    for i, col in enumerate(columns):
+        if i < text_columns or i in fold:
+            table.add_column(col, overflow="fold", justify="left" if i < text_columns else "right")
+        else:
+            widest = max([len(line) for line in col.split("\n")] + [len(r[i]) for r in rows])
+            table.add_column(col, justify="right", no_wrap=True, min_width=widest)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def bench_tables(result: BenchResult) -> list[Table]:
+    """The grid as rich tables, each readable in 80 columns: compression, per-token statistics,
+    round trip and speed, then parity (languages as rows, vocabularies as columns)."""
+    rs = result.rows
+    tables = [
+        _table("tokenkit bench: compression",
+               ["vocabulary", "corpus", "V", "tokens", "UTF-8 bits", "BPE bits", "ratio"],
+               [[r.vocab, r.corpus, f"{r.vocab_size:,}", f"{r.tokens:,}", f"{r.utf8_bits:,}",
+                 f"{r.bpe_bits:,}", _fmt(r.compression_ratio, 3)] for r in rs]),
+        _table("per token: bytes, characters, entropy (H) and Rényi efficiency; fertility = "
+               "tokens per word",
+               ["vocabulary", "corpus", "bytes", "chars", "H bits", "H ratio", "Rényi\n2.5",
+                "fertility"],
+               [[r.vocab, r.corpus, _fmt(r.bytes_per_token), _fmt(r.chars_per_token),
+                 _fmt(r.entropy_bits_per_token), _fmt(r.entropy_compression_ratio, 3),
+                 _fmt(r.renyi_efficiency, 3), _fmt(r.fertility)] for r in rs]),
+        _table("round trip and encode speed",
+               ["vocabulary", "corpus", "exact lines", "lost chars", "MB/s", "MB/s\nbatch",
+                "fast path"],
+               [[r.vocab, r.corpus, f"{r.exact_lines:,}/{r.lines:,}",
+                 f"{r.lost_characters:,}" + (f" ({r.lost_examples})" if r.lost_examples else ""),
+                 _fmt(r.encode_mb_s, 1), _fmt(r.encode_batch_mb_s, 1),
+                 "tiktoken" if r.fast_path else ""] for r in rs], fold=(3,)),
+    ]
     if result.parity:
-        par = Table(title="parity: UDHR Article 1 tokens / English tokens (worst 10 by mean, "
-                          "all in CSV/JSON)", title_justify="left")
         langs = [lang for lang in next(iter(result.parity.values())) if lang != "en"]
         mean = {lang: sum(p[lang] for p in result.parity.values()) / len(result.parity)
                 for lang in langs}
-        shown = sorted(langs, key=lambda lang: -mean[lang])[:10]
-        par.add_column("vocabulary")
-        par.add_column("en tokens", justify="right")
-        for lang in shown:
-            par.add_column(lang, justify="right")
-        for v, p in result.parity.items():
-            par.add_row(v, str(result.parity_tokens[v]["en"]), *(_fmt(p[lang]) for lang in shown))
-        tables.append(par)
+        rows = [["en (tokens)", *(str(result.parity_tokens[v]["en"]) for v in result.parity)]]
+        rows += [[lang, *(_fmt(p[lang]) for p in result.parity.values())]
+                 for lang in sorted(langs, key=lambda lang: -mean[lang])[:10]]
+        tables.append(_table("parity: UDHR Article 1 tokens / English tokens (worst 10 by mean; "
+                             "all in CSV/JSON)", ["language", *result.parity], rows, text_columns=1,
+                             fold=tuple(range(1, len(result.parity) + 1))))
     return tables
 
 
 def sweep_table(result: SweepResult) -> Table:
-    from rich.table import Table
-
-    t = Table(title=f"sweep on {result.corpus} ({result.backend}; held-out "
-                    f"{result.heldout_bytes:,} bytes, never trained on)", title_justify="left")
-    for col in ("vocab", "actual V", "tokens", "tokens/byte", "ratio", "bits/tok",
-                "H bits/tok", "H ratio", "Rényi 2.5", "train s"):
-        t.add_column(col, justify="right")
-    for r in result.rows:
-        t.add_row(f"{r.vocab_size:,}", f"{r.actual_vocab_size:,}", f"{r.tokens:,}",
-                  _fmt(r.tokens_per_byte, 3), _fmt(r.compression_ratio, 3), str(r.bits_per_token),
-                  _fmt(r.entropy_bits_per_token), _fmt(r.entropy_compression_ratio, 3),
-                  _fmt(r.renyi_efficiency, 3), _fmt(r.train_seconds))
-    return t
+    return _table(f"sweep on {result.corpus} ({result.backend}; held-out "
+                  f"{result.heldout_bytes:,} bytes, never trained on)",
+                  ["vocab", "actual\nV", "tokens", "tokens\n/byte", "ratio", "bits\n/tok",
+                   "H bits\n/tok", "H\nratio", "Rényi\n2.5", "train\ns"],
+                  [[f"{r.vocab_size:,}", f"{r.actual_vocab_size:,}", f"{r.tokens:,}",
+                    _fmt(r.tokens_per_byte, 3), _fmt(r.compression_ratio, 3), str(r.bits_per_token),
+                    _fmt(r.entropy_bits_per_token), _fmt(r.entropy_compression_ratio, 3),
+                    _fmt(r.renyi_efficiency, 3), _fmt(r.train_seconds)] for r in result.rows],
+                  text_columns=0)
 
 
 @click.command("bench", short_help="Compare vocabularies on corpora: compression, fidelity, speed.")
@@ -97,9 +111,10 @@ def sweep_table(result: SweepResult) -> Table:
               help="Encode through tiktoken's fast path where it gives identical ids "
                    "(--no-fast: each vocabulary's own library).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: Path | None,
                   json_path: Path | None, plot_path: Path | None, fast: bool,
-                  no_progress: bool) -> None:
+                  no_progress: bool, force: bool) -> None:
     """Compare vocabularies VOCAB... (paths, tiktoken:NAME, gpt2, hf:gpt2) on corpora.
 
     Compression, entropy, fertility, round-trip fidelity, encode speed and (on the
@@ -109,8 +124,12 @@ def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: P
     Example:
       tokenkit bench wagahai-5000 gpt2 tiktoken:cl100k_base --corpus wagahai
     """
+    plot_paths = [plot_path, plots.sibling(plot_path, "compression")] if plot_path else []
+    refuse_existing([csv_path, json_path, *plot_paths], force)
     with progress_bar(disable=no_progress) as advance:
         result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, on_progress=advance)
+    if plot_path and result.parity:
+        refuse_existing([plots.sibling(plot_path, "parity")], force)
     if csv_path:
         bench_mod.write_csv(result, csv_path)
     if json_path:
@@ -137,8 +156,9 @@ def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: P
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("sweep.png"), show_default=True)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def sweep_command(corpus: str, sizes: str, backend: str, heldout: float, csv_path: Path,
-                  plot_path: Path, no_progress: bool) -> None:
+                  plot_path: Path, no_progress: bool, force: bool) -> None:
     """Train one vocabulary per size on CORPUS's training split; measure on held-out text.
 
     Compression only, in seconds per size: `gptcore vocab-sweep` is the slow sweep that
@@ -149,6 +169,7 @@ def sweep_command(corpus: str, sizes: str, backend: str, heldout: float, csv_pat
       tokenkit sweep wagahai --vocab 1000,5000,16000
     """
     vocab_sizes = sweep_mod.parse_sizes(sizes)
+    refuse_existing([csv_path, plot_path], force)
     with progress_bar(disable=no_progress) as advance:
         result = sweep_mod.run_sweep(corpus, vocab_sizes, backend=backend, heldout=heldout,
                                      on_progress=advance)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -115,6 +116,47 @@ def read_input(text: str | None, file: str | None) -> str:
     if text is not None:
         return text
     return read_text_source(file).text
+
+
+#: How much of an input text a report shows unless ``--show-text`` asks for all of it.
+PREVIEW_CHARS = 200
+#: A long text's preview: its first characters on one line, and its first tokens.
+PREVIEW_SHOWN = 60
+PREVIEW_TOKENS = 32
+
+
+def preview(text: str, limit: int = PREVIEW_CHARS, shown: int = PREVIEW_SHOWN) -> str:
+    """``text`` itself up to ``limit`` characters; else its start on one line and its length.
+
+    Reports put numbers first: a 2.4 MB novel passed with ``--file`` must not scroll them away.
+    """
+    if len(text) <= limit:
+        return text
+    start = text[:shown].replace("\n", "↵")
+    return f"{start}… ({len(text):,} characters; --show-text prints all)"
+
+
+def preview_tokens(tokens: list[str], total: int) -> list[str]:
+    """``tokens`` (the first ones of ``total``), plus a marker saying how many more there are."""
+    if len(tokens) >= total:
+        return tokens
+    return [*tokens, f"… ({total - len(tokens):,} more tokens; --show-text prints all)"]
+
+
+def first_difference(a: str, b: str) -> int | None:
+    """Index of the first character where ``a`` and ``b`` differ (None when equal)."""
+    if a == b:
+        return None
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+def refuse_existing(paths: Iterable[Path | None], force: bool) -> None:
+    """Fail before the work, not after, when an output exists and ``--force`` was not given."""
+    if force:
+        return
+    for path in paths:
+        if path is not None and (path.exists() or path.is_symlink()):
+            raise TokenkitError(f"output {path} already exists (use --force to overwrite)")
 
 
 def dump_json(data: Any) -> None:

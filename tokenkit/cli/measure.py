@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
-from tokenkit.cli.console import dump_json, out, read_input
+from tokenkit.cli.console import (
+    PREVIEW_CHARS,
+    PREVIEW_SHOWN,
+    PREVIEW_TOKENS,
+    dump_json,
+    first_difference,
+    out,
+    preview,
+    preview_tokens,
+    read_input,
+)
 from tokenkit.corpora import resolve_corpus
 from tokenkit.errors import TokenkitError
 from tokenkit.metrics import bits_report
@@ -16,25 +28,39 @@ from tokenkit.specs import load_vocabulary
 @click.argument("vocab")
 @click.option("--text", help="Text to measure.")
 @click.option("--file", "file", help="File or corpus name to measure.")
+@click.option("--show-text", is_flag=True,
+              help="Print the whole text and every token (by default a long text is previewed).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def report(vocab: str, text: str | None, file: str | None, as_json: bool) -> None:
+def report(vocab: str, text: str | None, file: str | None, show_text: bool, as_json: bool) -> None:
     """UTF-8 bits against BPE bits for a text, in the textbook's format.
+
+    The numbers come first; a text over 200 characters is shown as a preview (and in --json
+    its text, ids and tokens are left out) unless --show-text asks for all of it.
 
     \b
     Example:
       tokenkit report wagahai-5000 --text 吾輩わがはいは猫である。名前はまだ無い。
     """
     # lazy: tokenkit.report imports rich.table (heavy, ~30 ms); only printing commands need it
-    from tokenkit.report import display_token, format_bits_report, token_boundaries
+    from tokenkit.report import display_token, format_bits_report
 
     v = load_vocabulary(vocab)
     body = read_input(text, file)
     rep = bits_report(v, body)
+    whole = show_text or len(body) <= PREVIEW_CHARS
+    tokens = [display_token(v, i) for i in (rep.ids if whole else rep.ids[:PREVIEW_TOKENS])]
     if as_json:
-        dump_json({**rep.to_dict(), "vocabulary": vocab,
-                   "tokens": [display_token(v, i) for i in rep.ids]})
+        data = {**rep.to_dict(), "vocabulary": vocab, "tokens": tokens}
+        if not whole:  # a novel's text, ids and tokens would be megabytes of JSON
+            del data["text"], data["ids"], data["tokens"]
+            data.update(truncated=True, text_preview=body[:PREVIEW_CHARS],
+                        tokens_preview=preview_tokens(tokens, rep.n_tokens))
+        dump_json(data)
         return
-    out.print(format_bits_report(rep, token_boundaries(v, rep.ids), name=vocab), markup=False)
+    if not whole:
+        rep = dataclasses.replace(rep, text=preview(body))
+    # click, not rich: rich would expand the text's tabs and drop its control characters
+    click.echo(format_bits_report(rep, "|".join(preview_tokens(tokens, rep.n_tokens)), name=vocab))
 
 
 @click.command()
@@ -43,9 +69,16 @@ def report(vocab: str, text: str | None, file: str | None, as_json: bool) -> Non
 @click.option("--file", "file", help="File or corpus name whose characters to check.")
 @click.option("--emoji", "emoji", is_flag=True, help="Check the whole Unicode emoji list (emoji-test corpus).")
 @click.option("--strict", is_flag=True, help="Exit non-zero when anything is lost.")
+@click.option("--show-text", is_flag=True,
+              help="Print the whole text and every token (by default a long text is previewed).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def oov(vocab: str, text: str | None, file: str | None, emoji: bool, strict: bool, as_json: bool) -> None:
+def oov(vocab: str, text: str | None, file: str | None, emoji: bool, strict: bool, show_text: bool,
+        as_json: bool) -> None:
     """Which characters VOCAB cannot encode or give back.
+
+    The per-script table and every lost character come first, then the original and decoded
+    text: previews for a text over 200 characters (around the first difference, if any)
+    unless --show-text asks for all of it.
 
     \b
     Example:
@@ -66,16 +99,33 @@ def oov(vocab: str, text: str | None, file: str | None, emoji: bool, strict: boo
         lost = erep.lost
     else:
         rep = oov_report(v, read_input(text, file))
+        whole = show_text or max(len(rep.text), len(rep.decoded)) <= PREVIEW_CHARS
         if as_json:
-            dump_json(rep.to_dict())
+            data = rep.to_dict()
+            if not whole:  # the units (one per distinct character) stay; the text is a preview
+                data.update(text=preview(rep.text), decoded=preview(rep.decoded), truncated=True)
+            dump_json(data)
         else:
-            out.print(f"original: {rep.text}", markup=False)
-            out.print(f"decoded:  {rep.decoded}", markup=False)
             out.print(oov_table(rep))
             for line in lost_lines(rep):
                 out.print(f"lost {line}", markup=False)
             verdict = "lossless" if rep.lossless else f"{len(rep.lost)} characters lost"
             out.print(f"round trip: {'identical' if rep.decoded == rep.text else 'DIFFERENT'}; {verdict}")
+            for label, shown in _text_lines(rep.text, rep.decoded, whole):
+                click.echo(f"{label} {shown}")  # the text exactly: no tab expansion by rich
         lost = len(rep.lost) + (rep.decoded != rep.text)
     if strict and lost:
         raise click.ClickException(f"{lost} lost (--strict)")
+
+
+def _text_lines(original: str, decoded: str, whole: bool) -> list[tuple[str, str]]:
+    """The original and decoded text, or previews of both where they first differ."""
+    if whole:
+        return [("original:", original), ("decoded: ", decoded)]
+    at = first_difference(original, decoded)
+    if at is None:
+        return [("original:", preview(original)), ("decoded: ", "identical to the original")]
+    start = max(0, at - 20)
+    return [("first difference at character", f"{at:,} (--show-text prints all):"),
+            ("original:", original[start:start + PREVIEW_SHOWN].replace("\n", "↵")),
+            ("decoded: ", decoded[start:start + PREVIEW_SHOWN].replace("\n", "↵"))]

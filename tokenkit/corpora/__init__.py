@@ -145,6 +145,15 @@ def _lang_colon_lines_to_tsv(raw: bytes) -> bytes:
 CONVERTERS = {"lang-colon-lines-to-tsv": _lang_colon_lines_to_tsv}
 
 
+def where_to_put(corpus: Corpus) -> str:
+    """What to do when a corpus cannot be downloaded (offline): where a copy is looked for."""
+    env = os.environ.get("TOKENKIT_CORPORA")
+    shared = PROJECT_ROOT.parent / "shared" / "corpora"
+    return (f"to work offline, put {corpus.relpath} in the folder named by $TOKENKIT_CORPORA"
+            f"{f' ({env})' if env else ''}, in {shared} or in the cache {cache_dir()}, "
+            f"or run `tokenkit corpora fetch {corpus.name}` once online")
+
+
 def fetch(name: str, root: Path, *, timeout: float = 60.0) -> Path:
     """Download corpus ``name`` into ``root`` (verified, atomic) and return its path."""
     corpus = _lookup(name)
@@ -158,7 +167,8 @@ def fetch(name: str, root: Path, *, timeout: float = 60.0) -> Path:
             with urllib.request.urlopen(spec.url, timeout=timeout) as response:
                 raw = response.read()
         except OSError as e:
-            raise CorpusError(f"cannot download corpus {name} from {spec.url}: {e}") from e
+            raise CorpusError(f"cannot download corpus {name} from {spec.url}: {e}; "
+                              f"{where_to_put(corpus)}") from e
         data = CONVERTERS[spec.convert](raw) if spec.convert else raw
         digest = hashlib.sha256(data).hexdigest()
         if digest != spec.sha256:
