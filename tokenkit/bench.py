@@ -25,7 +25,7 @@ from tokenkit.backends.hf import HFVocabulary
 from tokenkit.errors import TokenkitError
 from tokenkit.specs import load_vocabulary
 from tokenkit.textio import read_text_source
-from tokenkit.vocabulary import Vocabulary
+from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary
 
 #: Rényi order recommended by Zouhar et al. (2023).
 RENYI_ALPHA = 2.5
@@ -165,19 +165,25 @@ def article_1(languages: Sequence[tuple[str, str]]) -> dict[str, str]:
     return texts
 
 
-def measure(vocab: Vocabulary, corpus: Corpus, *, label: str, fast_path: bool = False) -> BenchRow:
-    """All numbers for ``vocab`` on ``corpus`` (encodes the text twice, decodes it once)."""
+def measure(vocab: Vocabulary, corpus: Corpus, *, label: str, fast_path: bool = False,
+            allowed_special: AllowedSpecial = NO_SPECIALS) -> BenchRow:
+    """All numbers for ``vocab`` on ``corpus`` (encodes the text twice, decodes it once).
+
+    Special-token strings in the corpus are ordinary text unless ``allowed_special``: the counts
+    equal tiktoken's ``encode_ordinary`` and HF's encode with special splitting off.
+    """
     text = corpus.text
+    allow = {"allowed_special": allowed_special}
     start = time.perf_counter()
-    ids = vocab.encode(text)
+    ids = vocab.encode(text, **allow)
     encode_s = time.perf_counter() - start
     units = split_units(text)
     chunks = group_units(units, BATCH_CHUNKS)
     start = time.perf_counter()
-    batch = vocab.encode_batch(chunks)
+    batch = vocab.encode_batch(chunks, **allow)
     batch_s = time.perf_counter() - start
     lines = text.splitlines(keepends=True)
-    decoded = _decode_batch(vocab, vocab.encode_batch(lines))
+    decoded = _decode_batch(vocab, vocab.encode_batch(lines, **allow))
 
     bits = metrics.bits_report_from_ids(text, ids, vocab.vocab_size)
     counts = metrics.unigram_counts(ids)
@@ -211,10 +217,12 @@ def measure_parity(vocab: Vocabulary, texts: dict[str, str]) -> tuple[dict[str, 
 
 
 def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
-              fast: bool = True, on_progress: Progress | None = None) -> BenchResult:
+              fast: bool = True, on_progress: Progress | None = None,
+              allowed_special: AllowedSpecial = NO_SPECIALS) -> BenchResult:
     """Load every vocabulary and corpus, then measure the grid (and parity when a corpus is
     the parallel ``multilingual`` TSV). ``fast`` encodes through the tiktoken form where it
-    gives identical ids."""
+    gives identical ids. ``allowed_special`` (``"all"`` or a set) lets each vocabulary read
+    those of the named specials it has from the text; by default none."""
     if not vocab_specs:
         raise TokenkitError("give at least one vocabulary")
     if not corpus_specs:
@@ -235,8 +243,8 @@ def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
         for corpus in corpora:
             if on_progress:
                 on_progress(done, total, f"{label} × {corpus.name}")
-            rows.append(measure(vocab, corpus, label=label,
-                                fast_path=fast_path))
+            rows.append(measure(vocab, corpus, label=label, fast_path=fast_path,
+                                allowed_special=_own_specials(vocab, allowed_special)))
             done += 1
         if parallel:
             if on_progress:
@@ -284,6 +292,10 @@ def _decode_batch(vocab: Vocabulary, batch: list[list[int]]) -> list[str]:
     if fn is not None:
         return fn(batch)
     return [vocab.decode(ids) for ids in batch]
+
+
+def _own_specials(vocab: Vocabulary, allowed: AllowedSpecial) -> AllowedSpecial:
+    return allowed if isinstance(allowed, str) else frozenset(allowed) & set(vocab.specials)
 
 
 def _unique(labels: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ import click
 import torch
 from tokenkit import Vocabulary
 from tokenkit.atomic import atomic_file
+from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special
 
 from gptcore.cli.common import LOADER, MODEL_ARG, TOKENIZER, config, default, model_and_vocab, sampling, sampling_options
 from gptcore.cli.console import echo, write_text
@@ -50,18 +51,23 @@ class Streamer:
 @click.option("--no-cache", is_flag=True, help="Recompute the whole context every step.")
 @click.option("--chat", "chat_mode", is_flag=True, help="Wrap the prompt in the chat template.")
 @click.option("--no-stream", is_flag=True, help="Print only when done.")
+@ALLOW_SPECIAL
 def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, max_new_tokens: int,
                  temperature: float, greedy: bool, top_k: int | None, top_p: float | None, min_p: float | None,
                  epsilon: float | None, repetition_penalty: float, eos_id: tuple[int, ...],
                  stop_strings: tuple[str, ...], seed: int | None, num_return_sequences: int, no_cache: bool,
-                 chat_mode: bool, no_stream: bool) -> None:
+                 chat_mode: bool, no_stream: bool, allow_special: tuple[str, ...]) -> None:
     """Continue PROMPT with MODEL (a checkpoint, HF or textbook weights, or a preset name).
 
     \b
     Example: gptcore generate runs/verdict/checkpoint --prompt "Every effort moves you" --seed 1
     """
+    if chat_mode and allow_special:
+        raise click.UsageError("--allow-special cannot be combined with --chat: chat messages are "
+                               "always ordinary text, so they cannot forge turns")
     sampler = sampling(temperature, greedy, top_k, top_p, min_p, epsilon, repetition_penalty)
     net, vocab = model_and_vocab(model, tokenizer, loader)
+    allowed = allowed_special(allow_special)
     eos = list(eos_id) or [i for i in (vocab.specials.get("<eos>"),) if i is not None]
     cfg = config(GenerationConfig, max_new_tokens=max_new_tokens, sampling=sampler, eos_id=tuple(eos) or None,
                  stop_strings=stop_strings, seed=seed, num_return_sequences=num_return_sequences,
@@ -73,7 +79,7 @@ def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | N
     else:
         if stream:
             write_text(prompt)
-        texts = generate(net, vocab, prompt, cfg, on_token=streamer)
+        texts = generate(net, vocab, prompt, cfg, on_token=streamer, allowed_special=allowed)
     if stream:
         write_text("\n")
         return
@@ -91,15 +97,16 @@ def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | N
 @click.option("--top-k", type=int, default=10, show_default=True, help="How many tokens to show.")
 @click.option("--temperature", type=float, default=1.0, show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PNG bar chart.")
+@ALLOW_SPECIAL
 def next_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, top_k: int,
-             temperature: float, plot: Path | None) -> None:
+             temperature: float, plot: Path | None, allow_special: tuple[str, ...]) -> None:
     """The next-token probability distribution after PROMPT, as a bar chart.
 
     \b
     Example: gptcore next runs/verdict/checkpoint --prompt "Every effort moves" --top-k 10 --plot next.png
     """
     net, vocab = model_and_vocab(model, tokenizer, loader)
-    ids = vocab.encode(prompt)
+    ids = vocab.encode(prompt, allowed_special=allowed_special(allow_special))
     if not ids:
         raise GptcoreError("empty prompt: give at least one token")
     ids = ids[-net.config.context_length:]
@@ -150,8 +157,10 @@ def _plot(path: Path, dist: list[tuple[int, float]], labels: list[str], title: s
 @click.option("--temperature", "temperatures", type=float, multiple=True, help="Repeatable (default 0.5 1 1.5).")
 @click.option("--top-p", "top_ps", type=float, multiple=True, help="Repeatable, each at temperature 1.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@ALLOW_SPECIAL
 def diversity_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, n_samples: int,
-                  max_new_tokens: int, temperatures: tuple[float, ...], top_ps: tuple[float, ...], seed: int) -> None:
+                  max_new_tokens: int, temperatures: tuple[float, ...], top_ps: tuple[float, ...], seed: int,
+                  allow_special: tuple[str, ...]) -> None:
     """Self-BLEU of N samples per setting (lower = more diverse).
 
     \b
@@ -164,5 +173,5 @@ def diversity_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | 
     for s in settings:
         cfg = config(GenerationConfig, max_new_tokens=max_new_tokens, sampling=s, seed=seed,
                      num_return_sequences=n_samples)
-        texts = generate(net, vocab, prompt, cfg)
+        texts = generate(net, vocab, prompt, cfg, allowed_special=allowed_special(allow_special))
         echo(f"| {s.temperature} | {s.top_p if s.top_p is not None else '-'} | {self_bleu(texts):.2f} |")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tokenkit.cli.console import dump_json, read_input
+from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special, dump_json, read_input
 from tokenkit.errors import TokenkitError
 from tokenkit.specs import load_vocabulary
 from tokenkit.vocabulary import Vocabulary
@@ -25,7 +25,8 @@ def display_token(vocab: Vocabulary, token_id: int) -> str:
 @click.argument("vocab")
 @click.option("--text", help="Text to encode.")
 @click.option("--file", "file", help="File or corpus name to encode.")
-def encode(vocab: str, text: str | None, file: str | None) -> None:
+@ALLOW_SPECIAL
+def encode(vocab: str, text: str | None, file: str | None, allow_special: tuple[str, ...]) -> None:
     """Token ids and token strings as JSON.
 
     \b
@@ -33,7 +34,7 @@ def encode(vocab: str, text: str | None, file: str | None) -> None:
       tokenkit encode gpt2 --text "Hello world"
     """
     v = load_vocabulary(vocab)
-    ids = v.encode(read_input(text, file))
+    ids = v.encode(read_input(text, file), allowed_special=allowed_special(allow_special))
     dump_json({"ids": ids, "tokens": [display_token(v, i) for i in ids]})
 
 

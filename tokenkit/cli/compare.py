@@ -13,7 +13,7 @@ import click
 from tokenkit import bench as bench_mod
 from tokenkit import plots
 from tokenkit import sweep as sweep_mod
-from tokenkit.cli.console import default, print_tables, progress_bar
+from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special, default, print_tables, progress_bar
 from tokenkit.training import BACKENDS
 
 if TYPE_CHECKING:
@@ -97,9 +97,10 @@ def sweep_table(result: SweepResult) -> Table:
               help="Encode through tiktoken's fast path where it gives identical ids "
                    "(--no-fast: each vocabulary's own library).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@ALLOW_SPECIAL
 def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: Path | None,
                   json_path: Path | None, plot_path: Path | None, fast: bool,
-                  no_progress: bool) -> None:
+                  no_progress: bool, allow_special: tuple[str, ...]) -> None:
     """Compare vocabularies VOCAB... (paths, tiktoken:NAME, gpt2, hf:gpt2) on corpora.
 
     Compression, entropy, fertility, round-trip fidelity, encode speed and (on the
@@ -110,7 +111,8 @@ def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: P
       tokenkit bench wagahai-5000 gpt2 tiktoken:cl100k_base --corpus wagahai
     """
     with progress_bar(disable=no_progress) as advance:
-        result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, on_progress=advance)
+        result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, on_progress=advance,
+                                     allowed_special=allowed_special(allow_special))
     if csv_path:
         bench_mod.write_csv(result, csv_path)
     if json_path:

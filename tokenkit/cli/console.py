@@ -18,6 +18,18 @@ import click
 
 from tokenkit.errors import TokenkitError
 from tokenkit.textio import read_text_source
+from tokenkit.vocabulary import AllowedSpecial
+
+#: ``--allow-special``: the one opt-in to reading special tokens out of text.
+ALLOW_SPECIAL = click.option(
+    "--allow-special", "allow_special", multiple=True, metavar="TOKEN|all",
+    help="Read this special token in the text as its special id (repeatable; 'all' for every "
+         "one). By default special-token strings in text are ordinary text.")
+
+
+def allowed_special(values: tuple[str, ...]) -> AllowedSpecial:
+    """The ``--allow-special`` values as :meth:`Vocabulary.encode`'s ``allowed_special``."""
+    return "all" if "all" in values else frozenset(values)
 
 
 class LazyConsole:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tokenkit.cli.console import dump_json, out, read_input
+from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special, dump_json, out, read_input
 from tokenkit.corpora import resolve_corpus
 from tokenkit.errors import TokenkitError
 from tokenkit.metrics import bits_report
@@ -17,7 +17,9 @@ from tokenkit.specs import load_vocabulary
 @click.option("--text", help="Text to measure.")
 @click.option("--file", "file", help="File or corpus name to measure.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def report(vocab: str, text: str | None, file: str | None, as_json: bool) -> None:
+@ALLOW_SPECIAL
+def report(vocab: str, text: str | None, file: str | None, as_json: bool,
+           allow_special: tuple[str, ...]) -> None:
     """UTF-8 bits against BPE bits for a text, in the textbook's format.
 
     \b
@@ -29,7 +31,7 @@ def report(vocab: str, text: str | None, file: str | None, as_json: bool) -> Non
 
     v = load_vocabulary(vocab)
     body = read_input(text, file)
-    rep = bits_report(v, body)
+    rep = bits_report(v, body, allowed_special=allowed_special(allow_special))
     if as_json:
         dump_json({**rep.to_dict(), "vocabulary": vocab,
                    "tokens": [display_token(v, i) for i in rep.ids]})
@@ -44,7 +46,9 @@ def report(vocab: str, text: str | None, file: str | None, as_json: bool) -> Non
 @click.option("--emoji", "emoji", is_flag=True, help="Check the whole Unicode emoji list (emoji-test corpus).")
 @click.option("--strict", is_flag=True, help="Exit non-zero when anything is lost.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def oov(vocab: str, text: str | None, file: str | None, emoji: bool, strict: bool, as_json: bool) -> None:
+@ALLOW_SPECIAL
+def oov(vocab: str, text: str | None, file: str | None, emoji: bool, strict: bool, as_json: bool,
+        allow_special: tuple[str, ...]) -> None:
     """Which characters VOCAB cannot encode or give back.
 
     \b
@@ -65,7 +69,7 @@ def oov(vocab: str, text: str | None, file: str | None, emoji: bool, strict: boo
             out.print(format_emoji_report(erep), markup=False)
         lost = erep.lost
     else:
-        rep = oov_report(v, read_input(text, file))
+        rep = oov_report(v, read_input(text, file), allowed_special=allowed_special(allow_special))
         if as_json:
             dump_json(rep.to_dict())
         else:
