@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenkit import metrics
+from tokenkit.atomic import atomic_file
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.errors import TokenkitError
 from tokenkit.specs import load_vocabulary
@@ -228,6 +229,13 @@ def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
     if not corpus_specs:
         raise TokenkitError("give at least one --corpus")
     corpora = [load_corpus(c) for c in corpus_specs]
+    vocabs = [load_vocabulary(s) for s in vocab_specs]
+    if not isinstance(allowed_special, str):
+        known = set().union(*(v.specials for v in vocabs))
+        unknown = sorted(set(allowed_special) - known)
+        if unknown:
+            raise TokenkitError(f"--allow-special {unknown[0]!r} is not a special token of any "
+                                "of the vocabularies")
     labels = _unique([vocab_label(s) for s in vocab_specs])
     parallel = [c for c in corpora if c.languages]
     total = len(vocab_specs) * (len(corpora) + (1 if parallel else 0))
@@ -235,8 +243,7 @@ def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
     rows: list[BenchRow] = []
     parity: dict[str, dict[str, float]] = {}
     parity_tokens: dict[str, dict[str, int]] = {}
-    for spec, label in zip(vocab_specs, labels):
-        vocab = load_vocabulary(spec)
+    for vocab, label in zip(vocabs, labels):
         if isinstance(vocab, HFVocabulary):
             vocab.use_fast = fast  # --no-fast measures HF's own encoder
         fast_path = isinstance(vocab, HFVocabulary) and vocab.fast_encoding() is not None
@@ -260,26 +267,21 @@ def write_csv(result: BenchResult, path: Path) -> Path:
     """One row per vocabulary x corpus with every column; parity as ``parity_<lang>`` columns."""
     langs = sorted({lang for p in result.parity.values() for lang in p})
     names = [f.name for f in fields(BenchRow)] + [f"parity_{lang}" for lang in langs]
-    try:
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=names)
-            w.writeheader()
-            for r in result.rows:
-                d = asdict(r)
-                d.update({f"parity_{lang}": result.parity.get(r.vocab, {}).get(lang)
-                          for lang in langs})
-                w.writerow(d)
-    except OSError as e:
-        raise TokenkitError(f"cannot write {path}: {e.strerror or e}") from e
+    with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=names)
+        w.writeheader()
+        for r in result.rows:
+            d = asdict(r)
+            d.update({f"parity_{lang}": result.parity.get(r.vocab, {}).get(lang)
+                      for lang in langs})
+            w.writerow(d)
     return path
 
 
 def write_json(result: BenchResult, path: Path) -> Path:
-    try:
-        path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
-    except OSError as e:
-        raise TokenkitError(f"cannot write {path}: {e.strerror or e}") from e
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
     return path
 
 

@@ -150,6 +150,8 @@ def load_hf_tokenizer(path: Path, metadata: dict[str, Any] | None = None) -> HFV
 
     if not path.exists():
         raise TokenkitError(f"vocabulary file {path} not found")
+    if not path.is_file():
+        raise TokenkitError(f"vocabulary file {path} is not a regular file")
     try:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as e:  # tokenizers raises a bare Exception on bad JSON

@@ -92,6 +92,8 @@ class SentencePieceVocabulary(Vocabulary):
         self.model_proto = model_proto
         self.sp = spm.SentencePieceProcessor(model_proto=model_proto)
         size = self.sp.get_piece_size()
+        if size == 0:
+            raise RuntimeError("the model holds no pieces")
         self._size = size
         self._byte_ids = {int(self.sp.id_to_piece(i)[3:5], 16): i
                           for i in range(size) if self.sp.is_byte(i)}
@@ -174,8 +176,13 @@ def load_sentencepiece(path: Path, metadata: dict[str, Any] | None = None) -> Se
     """Open a sentencepiece ``.model`` file."""
     if not path.exists():
         raise TokenkitError(f"vocabulary file {path} not found")
-    proto = path.read_bytes()
+    try:
+        proto = path.read_bytes()
+    except OSError as e:
+        raise TokenkitError(f"cannot read {path}: {e.strerror or e}") from e
+    if not proto:
+        raise TokenkitError(f"{path} is not a sentencepiece model: the file is empty")
     try:
         return SentencePieceVocabulary(proto, metadata or {"name": path.stem})
-    except (RuntimeError, OSError) as e:
+    except (RuntimeError, OSError, ValueError, TypeError) as e:
         raise TokenkitError(f"{path} is not a sentencepiece model: {one_line(e)}") from e

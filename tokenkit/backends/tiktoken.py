@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tokenkit.bytelevel import bytes_to_token, char_to_byte
-from tokenkit.errors import TokenkitError
+from tokenkit.errors import TokenkitError, one_line
 from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary
 
 if TYPE_CHECKING:
@@ -151,9 +151,21 @@ def load_tiktoken_dir(directory: Path, metadata: dict[str, Any] | None = None) -
             raise TokenkitError(f"tiktoken vocabulary {directory}: {p.name} not found")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError(f"{TIKTOKEN_META} must be a JSON object, not {type(meta).__name__}")
+        name, pat_str = meta.get("name") or directory.name, meta.get("pat_str")
+        specials = meta.get("special_tokens", {})
+        if not isinstance(name, str) or not isinstance(pat_str, str):
+            raise ValueError(f"{TIKTOKEN_META}: \"name\" and \"pat_str\" must be strings")
+        if not isinstance(specials, dict) or not all(
+                isinstance(k, str) and type(v) is int and v >= 0 for k, v in specials.items()):
+            raise ValueError(f"{TIKTOKEN_META}: \"special_tokens\" must map strings to ids")
         ranks = load_tiktoken_bpe(str(ranks_path))
-        enc = tiktoken.Encoding(meta.get("name") or directory.name, pat_str=meta["pat_str"],
-                                mergeable_ranks=ranks, special_tokens=meta.get("special_tokens", {}))
-    except (ValueError, KeyError, UnicodeDecodeError) as e:
-        raise TokenkitError(f"tiktoken vocabulary {directory} is malformed: {e}") from e
+        missing = [b for b in range(256) if bytes([b]) not in ranks]
+        if missing:  # tiktoken's encoder panics on a byte it has no rank for
+            raise ValueError(f"{TIKTOKEN_FILE} has no token for byte 0x{missing[0]:02x} "
+                             f"({len(missing)} of the 256 bytes missing)")
+        enc = tiktoken.Encoding(name, pat_str=pat_str, mergeable_ranks=ranks, special_tokens=specials)
+    except (ValueError, KeyError, UnicodeDecodeError, TypeError, OSError) as e:
+        raise TokenkitError(f"tiktoken vocabulary {directory} is malformed: {one_line(e)}") from e
     return TiktokenVocabulary(enc, metadata or {"name": directory.name})

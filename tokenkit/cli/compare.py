@@ -13,7 +13,14 @@ import click
 from tokenkit import bench as bench_mod
 from tokenkit import plots
 from tokenkit import sweep as sweep_mod
-from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special, default, print_tables, progress_bar
+from tokenkit.cli.console import (
+    ALLOW_SPECIAL,
+    allowed_special,
+    check_output_file,
+    default,
+    print_tables,
+    progress_bar,
+)
 from tokenkit.training import BACKENDS
 
 if TYPE_CHECKING:
@@ -110,6 +117,10 @@ def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: P
     Example:
       tokenkit bench wagahai-5000 gpt2 tiktoken:cl100k_base --corpus wagahai
     """
+    for path, option in ((csv_path, "--csv"), (json_path, "--json"), (plot_path, "--plot")):
+        check_output_file(path, option)
+    if plot_path:
+        plots.check_plot_path(plot_path)
     with progress_bar(disable=no_progress) as advance:
         result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, on_progress=advance,
                                      allowed_special=allowed_special(allow_special))
@@ -151,6 +162,11 @@ def sweep_command(corpus: str, sizes: str, backend: str, heldout: float, csv_pat
       tokenkit sweep wagahai --vocab 1000,5000,16000
     """
     vocab_sizes = sweep_mod.parse_sizes(sizes)
+    if not 0 < heldout < 1:
+        raise click.BadParameter(f"must be between 0 and 1, got {heldout}", param_hint="'--heldout'")
+    check_output_file(csv_path, "--csv")
+    check_output_file(plot_path, "--plot")
+    plots.check_plot_path(plot_path)
     with progress_bar(disable=no_progress) as advance:
         result = sweep_mod.run_sweep(corpus, vocab_sizes, backend=backend, heldout=heldout,
                                      on_progress=advance)
