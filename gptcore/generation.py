@@ -36,6 +36,12 @@ class GenerationConfig:
     num_return_sequences: int = 1
     use_cache: bool = True
 
+    def __post_init__(self) -> None:
+        for name, low in (("max_new_tokens", 0), ("num_return_sequences", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
     def eos_ids(self) -> set[int]:
         if self.eos_id is None:
             return set()

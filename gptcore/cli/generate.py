@@ -9,7 +9,8 @@ import click
 import torch
 from tokenkit import Vocabulary
 from tokenkit.atomic import atomic_file
-from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special
+from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special, check_output_file
+from tokenkit.textio import check_unicode
 
 from gptcore.cli.common import LOADER, MODEL_ARG, TOKENIZER, config, default, model_and_vocab, sampling, sampling_options
 from gptcore.cli.console import echo, write_text
@@ -19,6 +20,18 @@ from gptcore.generation import GenerationConfig, chat, generate
 from gptcore.sampling import SamplingConfig, next_token_distribution
 
 G = GenerationConfig
+#: torch seeds are 64-bit; a seed outside this range is refused by click, not by torch.
+SEED = click.IntRange(0, (1 << 63) - 1)
+
+
+def check_prompt(prompt: str, stop_strings: tuple[str, ...] = ()) -> None:
+    """One line for a prompt that is not Unicode text (a lone surrogate) or is empty."""
+    check_unicode(prompt, "--prompt")
+    for stop in stop_strings:
+        check_unicode(stop, "--stop")
+    if not prompt:
+        raise click.BadParameter("the prompt is empty: give at least one character",
+                                 param_hint="'--prompt'")
 
 
 class Streamer:
@@ -41,13 +54,14 @@ class Streamer:
 @click.option("--prompt", required=True)
 @TOKENIZER
 @LOADER
-@click.option("--max-new-tokens", type=int, default=default(G, "max_new_tokens"), show_default=True)
+@click.option("--max-new-tokens", type=click.IntRange(min=1), default=default(G, "max_new_tokens"),
+              show_default=True)
 @sampling_options
 @click.option("--eos-id", type=int, multiple=True, help="Stop at this token id (repeatable).")
 @click.option("--stop", "stop_strings", multiple=True, help="Stop string (repeatable).")
-@click.option("--seed", type=int, default=default(G, "seed"))
-@click.option("--num-return-sequences", "-n", type=int, default=default(G, "num_return_sequences"),
-              show_default=True)
+@click.option("--seed", type=SEED, default=default(G, "seed"))
+@click.option("--num-return-sequences", "-n", type=click.IntRange(min=1),
+              default=default(G, "num_return_sequences"), show_default=True)
 @click.option("--no-cache", is_flag=True, help="Recompute the whole context every step.")
 @click.option("--chat", "chat_mode", is_flag=True, help="Wrap the prompt in the chat template.")
 @click.option("--no-stream", is_flag=True, help="Print only when done.")
@@ -65,9 +79,14 @@ def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | N
     if chat_mode and allow_special:
         raise click.UsageError("--allow-special cannot be combined with --chat: chat messages are "
                                "always ordinary text, so they cannot forge turns")
+    check_prompt(prompt, stop_strings)
     sampler = sampling(temperature, greedy, top_k, top_p, min_p, epsilon, repetition_penalty)
     net, vocab = model_and_vocab(model, tokenizer, loader)
     allowed = allowed_special(allow_special)
+    bad_eos = [i for i in eos_id if not 0 <= i < vocab.vocab_size]
+    if bad_eos:
+        raise click.BadParameter(f"token id {bad_eos[0]} is outside the vocabulary (size {vocab.vocab_size})",
+                                 param_hint="'--eos-id'")
     eos = list(eos_id) or [i for i in (vocab.specials.get("<eos>"),) if i is not None]
     cfg = config(GenerationConfig, max_new_tokens=max_new_tokens, sampling=sampler, eos_id=tuple(eos) or None,
                  stop_strings=stop_strings, seed=seed, num_return_sequences=num_return_sequences,
@@ -94,7 +113,8 @@ def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | N
 @click.option("--prompt", required=True)
 @TOKENIZER
 @LOADER
-@click.option("--top-k", type=int, default=10, show_default=True, help="How many tokens to show.")
+@click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many tokens to show.")
 @click.option("--temperature", type=float, default=1.0, show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PNG bar chart.")
 @ALLOW_SPECIAL
@@ -105,6 +125,13 @@ def next_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None,
     \b
     Example: gptcore next runs/verdict/checkpoint --prompt "Every effort moves" --top-k 10 --plot next.png
     """
+    check_prompt(prompt)
+    if not (temperature > 0 and temperature != float("inf")):
+        raise click.BadParameter(f"must be a finite number > 0, got {temperature}",
+                                 param_hint="'--temperature'")
+    check_output_file(plot, "--plot")
+    if plot is not None and plot.suffix.lower() not in (".png", ""):
+        raise click.BadParameter(f"{plot}: only PNG is written", param_hint="'--plot'")
     net, vocab = model_and_vocab(model, tokenizer, loader)
     ids = vocab.encode(prompt, allowed_special=allowed_special(allow_special))
     if not ids:
@@ -141,7 +168,7 @@ def _plot(path: Path, dist: list[tuple[int, float]], labels: list[str], title: s
     fig.tight_layout()
     try:
         with atomic_file(path) as tmp:
-            fig.savefig(tmp, format="png")
+            fig.savefig(tmp, format="png")  # --plot was checked to be a .png before any work
     finally:
         plt.close(fig)
 
@@ -153,10 +180,10 @@ def _plot(path: Path, dist: list[tuple[int, float]], labels: list[str], title: s
 @LOADER
 @click.option("--n", "n_samples", type=click.IntRange(min=2), default=8, show_default=True,
               help="Samples per setting.")
-@click.option("--max-new-tokens", type=int, default=30, show_default=True)
+@click.option("--max-new-tokens", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--temperature", "temperatures", type=float, multiple=True, help="Repeatable (default 0.5 1 1.5).")
 @click.option("--top-p", "top_ps", type=float, multiple=True, help="Repeatable, each at temperature 1.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @ALLOW_SPECIAL
 def diversity_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | None, n_samples: int,
                   max_new_tokens: int, temperatures: tuple[float, ...], top_ps: tuple[float, ...], seed: int,
@@ -166,6 +193,7 @@ def diversity_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | 
     \b
     Example: gptcore diversity runs/verdict/checkpoint --prompt "Every effort" --temperature 0.5 --top-p 0.9
     """
+    check_prompt(prompt)
     settings = [config(SamplingConfig, temperature=t) for t in (temperatures or (() if top_ps else (0.5, 1.0, 1.5)))]
     settings += [config(SamplingConfig, temperature=1.0, top_p=p) for p in top_ps]
     net, vocab = model_and_vocab(model, tokenizer, loader)
