@@ -284,8 +284,6 @@ class _Encoder:
     encode: Callable[[str], list[int]]
     split_lines: bool
     description: str
-    #: Special strings the encode would turn into special ids (refused in text).
-    unsafe_specials: tuple[str, ...] = ()
 
 
 def _tiktoken_form(vocab: tokenkit.Vocabulary) -> Any:
@@ -302,18 +300,17 @@ def _tiktoken_form(vocab: tokenkit.Vocabulary) -> Any:
 
 
 def make_encoder(vocab: tokenkit.Vocabulary) -> _Encoder:
-    """The ordinary-text encoder for ``vocab`` and whether documents may be cut at lines."""
+    """The ordinary-text encoder for ``vocab`` and whether documents may be cut at lines.
+
+    Ordinary text only: a special-token string quoted in a document is encoded as text, and
+    document boundaries are end-of-text ids inserted by id (:class:`_SplitWriter`).
+    """
     enc = _tiktoken_form(vocab)
     if enc is not None:
         lines = getattr(enc, "_pat_str", None) in _LINE_SAFE_PATTERNS
         return _Encoder(enc.encode_ordinary, lines,
                         f"tiktoken encode_ordinary ({'line chunks' if lines else 'whole documents'})")
-    unsafe = tuple(s for s, i in vocab.specials.items() if s and vocab.encode(s) == [i])
-
-    def encode(text: str) -> list[int]:
-        return vocab.encode_batch([text])[0]
-
-    return _Encoder(encode, False, f"{vocab.backend} encode_batch (whole documents)", unsafe)
+    return _Encoder(vocab.encode_ordinary, False, f"{vocab.backend} encode_ordinary (whole documents)")
 
 
 def eot_id(vocab: tokenkit.Vocabulary) -> int | None:
@@ -688,10 +685,6 @@ def _encode_all(scan: _Scan, pairs: Sequence[tuple[str, Path]], encoder: _Encode
         if sep is not None:
             pipe.put_ids(writer, sep)
         for chunk in _chunks(pieces, encoder.split_lines, chunk_chars):
-            for special in encoder.unsafe_specials:
-                if special in chunk:
-                    raise GptcoreError(f"{name} contains the special-token string {special!r}; this "
-                                       f"{encoder.description} would read it as the special id")
             size = len(chunk.encode("utf-8", errors="surrogatepass"))
             writer.bytes += size
             if on_progress is not None:

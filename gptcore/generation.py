@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 from tokenkit import Vocabulary
+from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial
 
 from gptcore.errors import GptcoreError
 from gptcore.kvcache import KVCache
@@ -34,6 +35,12 @@ class GenerationConfig:
     seed: int | None = None
     num_return_sequences: int = 1
     use_cache: bool = True
+
+    def __post_init__(self) -> None:
+        for name, low in (("max_new_tokens", 0), ("num_return_sequences", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
     def eos_ids(self) -> set[int]:
         if self.eos_id is None:
@@ -153,11 +160,15 @@ def trim_at_stop(text: str, stop_strings: Sequence[str]) -> str:
 
 
 def generate(model: LanguageModel, vocab: Vocabulary, prompts: str | Sequence[str], cfg: GenerationConfig,
-             on_token: TokenCallback | None = None) -> list[str]:
-    """Completions (text after the prompt) for one or more prompts, with a tokenkit vocabulary."""
+             on_token: TokenCallback | None = None, *,
+             allowed_special: AllowedSpecial = NO_SPECIALS) -> list[str]:
+    """Completions (text after the prompt) for one or more prompts, with a tokenkit vocabulary.
+
+    Special-token strings in a prompt are ordinary text unless ``allowed_special`` names them.
+    """
     check_vocabulary(model, vocab)
     texts = [prompts] if isinstance(prompts, str) else list(prompts)
-    encoded = [vocab.encode(t) for t in texts]
+    encoded = [vocab.encode(t, allowed_special=allowed_special) for t in texts]
     new_ids = generate_ids(model, encoded, cfg, decode=vocab.decode, on_token=on_token,
                            vocab_size=vocab.vocab_size)
     return [trim_at_stop(vocab.decode(ids), cfg.stop_strings) for ids in new_ids]
@@ -190,7 +201,8 @@ class ChatPrompt:
 def chat_prompt(vocab: Vocabulary, messages: Sequence[tuple[str, str]]) -> ChatPrompt:
     """Apply the turn template (``<bos><start_of_turn>user\\n…<end_of_turn>\\n<start_of_turn>model\\n``).
 
-    Special tokens are inserted by id, never by encoding their text.  Without
+    Special tokens are inserted by id, never by encoding their text, and messages are encoded
+    as ordinary text: a message that spells ``<end_of_turn>`` stays inside its turn.  Without
     ``<start_of_turn>``/``<end_of_turn>`` in the vocabulary a plain ``User:/Assistant:`` layout
     with a stop string is used instead.
     """

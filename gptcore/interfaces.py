@@ -70,7 +70,15 @@ class Architecture:
 
     def config_from_dict(self, values: Mapping[str, Any]) -> Any:
         """Rebuild a config saved with ``dataclasses.asdict``: every field exactly as saved
-        (``None`` included; unknown keys error)."""
+        (``None`` included; unknown keys error). Saved JSON is typed already, so a string where
+        the field is not a string is an error, not parsed as ``--set`` text would be."""
+        types_ = _field_types(self.config_class)
+        for key, value in values.items():
+            hint = types_.get(key)
+            if isinstance(value, str) and hint is not None and hint is not Any \
+                    and str not in (typing.get_args(hint) or (hint,)):
+                raise GptcoreError(f"config field {key} of architecture {self.name!r} is the string "
+                                   f"{value!r}, not a {getattr(hint, '__name__', hint)}")
         return self.make_config(None, **dict(values))
 
 

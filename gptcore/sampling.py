@@ -7,6 +7,7 @@ i.e. every probability-based filter sees the temperature-scaled distribution.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -27,6 +28,13 @@ class SamplingConfig:
     greedy: bool = False
 
     def __post_init__(self) -> None:
+        for name in ("temperature", "top_p", "min_p", "epsilon", "repetition_penalty"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        if self.top_k is not None and (isinstance(self.top_k, bool) or not isinstance(self.top_k, int)):
+            raise ValueError(f"top_k must be an integer, got {self.top_k!r}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if self.top_k is not None and self.top_k < 1:
@@ -126,8 +134,10 @@ def next_token_distribution(logits: torch.Tensor, temperature: float = 1.0,
 
     With ``top_k`` the distribution is renormalised over the kept tokens (as sampling would).
     """
-    if temperature <= 0:
-        raise ValueError("temperature must be > 0 to define a distribution")
+    if not temperature > 0 or not math.isfinite(temperature):
+        raise ValueError(f"temperature must be a finite number > 0 to define a distribution, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k}")
     scaled = logits.float() / temperature
     if top_k is not None:
         scaled = top_k_filter(scaled[None], top_k)[0]

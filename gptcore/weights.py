@@ -83,9 +83,12 @@ def read_json(path: Path, what: str = "config file") -> Any:
     if not path.is_file():
         raise GptcoreError(f"{what} not found: {path}")
     try:
-        return json.loads(path.read_text())
-    except ValueError as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:  # bad JSON, bad UTF-8, unreadable
         raise GptcoreError(f"invalid JSON in {path}: {one_line(exc)}") from None
+    if not isinstance(data, dict):
+        raise GptcoreError(f"{what} {path} must be a JSON object, not {type(data).__name__}")
+    return data
 
 
 def assign(model: nn.Module, tensors: Mapping[str, torch.Tensor], source: Path,
@@ -116,9 +119,24 @@ def assign(model: nn.Module, tensors: Mapping[str, torch.Tensor], source: Path,
     if missing:
         raise GptcoreError(f"missing tensor {origin.get(missing[0], missing[0])} in {source}"
                            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    for name, tensor in tensors.items():
+        check_values(tensor, params[name], origin.get(name, name),
+                     files.get(origin.get(name, name), source))
     with torch.no_grad():
         for name, tensor in tensors.items():
             params[name].copy_(tensor.to(params[name].dtype))
+
+
+def check_values(tensor: torch.Tensor, param: torch.Tensor, name: str, source: Path) -> None:
+    """Refuse weights that would load as nonsense: integer (quantized) tensors cast silently
+    into float parameters, and NaN/inf values that only show up later as a sampling crash."""
+    if param.is_floating_point() and not tensor.is_floating_point():
+        raise GptcoreError(f"tensor {name} in {source} is {str(tensor.dtype).removeprefix('torch.')}, "
+                           f"the model expects {str(param.dtype).removeprefix('torch.')}: quantized "
+                           "or integer weights are not supported (dequantize them first)")
+    if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
+        bad = int((~torch.isfinite(tensor)).sum())
+        raise GptcoreError(f"tensor {name} in {source} holds {bad} NaN/inf values")
 
 
 __all__ = ["PICKLE_SUFFIXES", "assign", "one_line", "read_json", "read_tensors", "skip_init"]

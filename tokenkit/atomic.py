@@ -123,6 +123,22 @@ def _write_error(target: Path, exc: OSError) -> TokenkitError:
     return TokenkitError(f"cannot write output {target}: {exc.strerror or exc}")
 
 
+# Rust writers (tokenizers' save, safetensors) report I/O errors as plain exceptions whose
+# message carries the OS error: "No space left on device (os error 28)", "Os { code: 28, ...".
+_OS_ERROR = re.compile(r"os error (\d+)|Os \{ code: (\d+)")
+
+
+def as_os_error(exc: BaseException) -> OSError | None:
+    """``exc`` as an ``OSError`` when it is one or reports one (Rust libraries), else None."""
+    if isinstance(exc, OSError):
+        return exc
+    m = _OS_ERROR.search(str(exc))
+    if m is None:
+        return None
+    code = int(m.group(1) or m.group(2))
+    return OSError(code, os.strerror(code))
+
+
 @contextmanager
 def atomic_directory(target: str | os.PathLike[str], *, force: bool = False) -> Iterator[Path]:
     """Yield an empty hidden directory that becomes ``target`` only if the block succeeds.
@@ -150,8 +166,9 @@ def atomic_directory(target: str | os.PathLike[str], *, force: bool = False) -> 
         _swap_in(tmp, target)
     except BaseException as exc:
         _remove(tmp)
-        if isinstance(exc, OSError):
-            raise _write_error(target, exc) from exc
+        os_error = as_os_error(exc)
+        if os_error is not None:
+            raise _write_error(target, os_error) from exc
         raise
 
 
@@ -182,6 +199,7 @@ def atomic_file(target: str | os.PathLike[str], *, force: bool = True) -> Iterat
         os.replace(tmp, target)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise _write_error(target, exc) from exc
+        os_error = as_os_error(exc)
+        if os_error is not None:
+            raise _write_error(target, os_error) from exc
         raise

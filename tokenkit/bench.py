@@ -26,7 +26,7 @@ from tokenkit.backends.hf import HFVocabulary
 from tokenkit.errors import TokenkitError
 from tokenkit.specs import load_vocabulary
 from tokenkit.textio import read_text_source
-from tokenkit.vocabulary import Vocabulary
+from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary
 
 #: Rényi order recommended by Zouhar et al. (2023).
 RENYI_ALPHA = 2.5
@@ -166,19 +166,25 @@ def article_1(languages: Sequence[tuple[str, str]]) -> dict[str, str]:
     return texts
 
 
-def measure(vocab: Vocabulary, corpus: Corpus, *, label: str, fast_path: bool = False) -> BenchRow:
-    """All numbers for ``vocab`` on ``corpus`` (encodes the text twice, decodes it once)."""
+def measure(vocab: Vocabulary, corpus: Corpus, *, label: str, fast_path: bool = False,
+            allowed_special: AllowedSpecial = NO_SPECIALS) -> BenchRow:
+    """All numbers for ``vocab`` on ``corpus`` (encodes the text twice, decodes it once).
+
+    Special-token strings in the corpus are ordinary text unless ``allowed_special``: the counts
+    equal tiktoken's ``encode_ordinary`` and HF's encode with special splitting off.
+    """
     text = corpus.text
+    allow = {"allowed_special": allowed_special}
     start = time.perf_counter()
-    ids = vocab.encode(text)
+    ids = vocab.encode(text, **allow)
     encode_s = time.perf_counter() - start
     units = split_units(text)
     chunks = group_units(units, BATCH_CHUNKS)
     start = time.perf_counter()
-    batch = vocab.encode_batch(chunks)
+    batch = vocab.encode_batch(chunks, **allow)
     batch_s = time.perf_counter() - start
     lines = text.splitlines(keepends=True)
-    decoded = _decode_batch(vocab, vocab.encode_batch(lines))
+    decoded = _decode_batch(vocab, vocab.encode_batch(lines, **allow))
 
     bits = metrics.bits_report_from_ids(text, ids, vocab.vocab_size)
     counts = metrics.unigram_counts(ids)
@@ -212,15 +218,24 @@ def measure_parity(vocab: Vocabulary, texts: dict[str, str]) -> tuple[dict[str, 
 
 
 def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
-              fast: bool = True, on_progress: Progress | None = None) -> BenchResult:
+              fast: bool = True, on_progress: Progress | None = None,
+              allowed_special: AllowedSpecial = NO_SPECIALS) -> BenchResult:
     """Load every vocabulary and corpus, then measure the grid (and parity when a corpus is
     the parallel ``multilingual`` TSV). ``fast`` encodes through the tiktoken form where it
-    gives identical ids."""
+    gives identical ids. ``allowed_special`` (``"all"`` or a set) lets each vocabulary read
+    those of the named specials it has from the text; by default none."""
     if not vocab_specs:
         raise TokenkitError("give at least one vocabulary")
     if not corpus_specs:
         raise TokenkitError("give at least one --corpus")
     corpora = [load_corpus(c) for c in corpus_specs]
+    vocabs = [load_vocabulary(s) for s in vocab_specs]
+    if not isinstance(allowed_special, str):
+        known = set().union(*(v.specials for v in vocabs))
+        unknown = sorted(set(allowed_special) - known)
+        if unknown:
+            raise TokenkitError(f"--allow-special {unknown[0]!r} is not a special token of any "
+                                "of the vocabularies")
     labels = _unique([vocab_label(s) for s in vocab_specs])
     parallel = [c for c in corpora if c.languages]
     total = len(vocab_specs) * (len(corpora) + (1 if parallel else 0))
@@ -228,16 +243,15 @@ def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
     rows: list[BenchRow] = []
     parity: dict[str, dict[str, float]] = {}
     parity_tokens: dict[str, dict[str, int]] = {}
-    for spec, label in zip(vocab_specs, labels):
-        vocab = load_vocabulary(spec)
+    for vocab, label in zip(vocabs, labels):
         if isinstance(vocab, HFVocabulary):
             vocab.use_fast = fast  # --no-fast measures HF's own encoder
         fast_path = isinstance(vocab, HFVocabulary) and vocab.fast_encoding() is not None
         for corpus in corpora:
             if on_progress:
                 on_progress(done, total, f"{label} × {corpus.name}")
-            rows.append(measure(vocab, corpus, label=label,
-                                fast_path=fast_path))
+            rows.append(measure(vocab, corpus, label=label, fast_path=fast_path,
+                                allowed_special=_own_specials(vocab, allowed_special)))
             done += 1
         if parallel:
             if on_progress:
@@ -253,27 +267,21 @@ def write_csv(result: BenchResult, path: Path) -> Path:
     """One row per vocabulary x corpus with every column; parity as ``parity_<lang>`` columns."""
     langs = sorted({lang for p in result.parity.values() for lang in p})
     names = [f.name for f in fields(BenchRow)] + [f"parity_{lang}" for lang in langs]
-    try:
-        with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=names)
-            w.writeheader()
-            for r in result.rows:
-                d = asdict(r)
-                d.update({f"parity_{lang}": result.parity.get(r.vocab, {}).get(lang)
-                          for lang in langs})
-                w.writerow(d)
-    except OSError as e:
-        raise TokenkitError(f"cannot write {path}: {e.strerror or e}") from e
+    with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=names)
+        w.writeheader()
+        for r in result.rows:
+            d = asdict(r)
+            d.update({f"parity_{lang}": result.parity.get(r.vocab, {}).get(lang)
+                      for lang in langs})
+            w.writerow(d)
     return path
 
 
 def write_json(result: BenchResult, path: Path) -> Path:
-    try:
-        with atomic_file(path) as tmp:
-            tmp.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                           encoding="utf-8")
-    except OSError as e:
-        raise TokenkitError(f"cannot write {path}: {e.strerror or e}") from e
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
     return path
 
 
@@ -286,6 +294,10 @@ def _decode_batch(vocab: Vocabulary, batch: list[list[int]]) -> list[str]:
     if fn is not None:
         return fn(batch)
     return [vocab.decode(ids) for ids in batch]
+
+
+def _own_specials(vocab: Vocabulary, allowed: AllowedSpecial) -> AllowedSpecial:
+    return allowed if isinstance(allowed, str) else frozenset(allowed) & set(vocab.specials)
 
 
 def _unique(labels: list[str]) -> list[str]:

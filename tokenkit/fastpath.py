@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tokenkit.backends.hf import HFVocabulary
-from tokenkit.backends.tiktoken import encode_many
+from tokenkit.backends.tiktoken import encode_many, encode_with
 from tokenkit.convert import tiktoken_form
 from tokenkit.errors import TokenkitError
-from tokenkit.vocabulary import Vocabulary
+from tokenkit.vocabulary import NO_SPECIALS, Vocabulary
 
 if TYPE_CHECKING:
     import tiktoken
@@ -29,11 +29,12 @@ class TiktokenFastPath:
 
     encoding: tiktoken.Encoding
 
-    def encode(self, text: str) -> list[int]:
-        return self.encoding.encode(text, allowed_special="all")
+    def encode(self, text: str, allowed: frozenset[str] = NO_SPECIALS) -> list[int]:
+        return encode_with(self.encoding, text, allowed)
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return encode_many(self.encoding, texts)
+    def encode_batch(self, texts: Sequence[str],
+                     allowed: frozenset[str] = NO_SPECIALS) -> list[list[int]]:
+        return encode_many(self.encoding, texts, allowed)
 
 
 def find_fast_path(vocab: HFVocabulary) -> TiktokenFastPath | None:
@@ -59,8 +60,8 @@ def fast_encoder_for(vocab: Vocabulary) -> tiktoken.Encoding | None:
     except TokenkitError:
         return None
     if enc is not None and isinstance(vocab, HFVocabulary):
-        backend_ids = vocab.tokenizer.encode(_PROBE, add_special_tokens=False).ids
-        if enc.encode(_PROBE, allowed_special="all") != backend_ids:
+        backend_ids = vocab.tokenizer.encode(_PROBE, add_special_tokens=False).ids  # ordinary
+        if enc.encode_ordinary(_PROBE) != backend_ids:
             return None
     return enc
 
@@ -68,4 +69,4 @@ def fast_encoder_for(vocab: Vocabulary) -> tiktoken.Encoding | None:
 # A fixed mixed-script probe run once per vocabulary before the fast path is trusted.
 _PROBE = ("Hello, world! It's 2024 -- they'll've  spaces\t\ttabs\n\n  indented line\r\n"
           "吾輩は猫である。名前はまだ無い。 Ünïcödé café naïve 😀👍🏽 ½ ١٢٣ Ⅻ 𝔘𝔫𝔦 "
-          "'S 'LL ''quotes'' \u00a0nbsp \u2028sep \u200bzw end   ")
+          "'S 'LL ''quotes'' \u00a0nbsp \u2028sep \u200bzw <|endoftext|><eos> end   ")

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tokenkit.htmltables import report_html
-from tokenkit.vocabulary import Vocabulary
+from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary
 
 
 def bits_per_token(vocab_size: int) -> int:
@@ -75,9 +75,12 @@ def bits_report_from_ids(text: str, ids: list[int], vocab_size: int) -> BitsRepo
     )
 
 
-def bits_report(vocab: Vocabulary, text: str) -> BitsReport:
-    """Encode ``text`` with ``vocab`` and compare its UTF-8 and BPE sizes."""
-    return bits_report_from_ids(text, vocab.encode(text), vocab.vocab_size)
+def bits_report(vocab: Vocabulary, text: str, *,
+                allowed_special: AllowedSpecial = NO_SPECIALS) -> BitsReport:
+    """Encode ``text`` with ``vocab`` (special strings as text unless allowed) and compare
+    its UTF-8 and BPE sizes."""
+    return bits_report_from_ids(text, vocab.encode(text, allowed_special=allowed_special),
+                                vocab.vocab_size)
 
 
 # ------------------------------------------------------------------------------------------

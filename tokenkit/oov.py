@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenkit.htmltables import oov_html
-from tokenkit.vocabulary import Vocabulary
+from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary
 
 WHOLE, BYTES, LOST = "whole", "bytes", "lost"
 GROUPS = ("Latin upper", "Latin lower", "digits", "Hiragana", "Katakana", "Han", "Hangul",
@@ -143,11 +143,14 @@ def _summarise(results: Iterable[UnitResult]) -> dict[str, GroupSummary]:
     return {g: groups[g] for g in GROUPS if g in groups}
 
 
-def oov_report(vocab: Vocabulary, text: str) -> OOVReport:
-    """Classify every distinct character of ``text`` (in order of first appearance)."""
+def oov_report(vocab: Vocabulary, text: str, *,
+               allowed_special: AllowedSpecial = NO_SPECIALS) -> OOVReport:
+    """Classify every distinct character of ``text`` (in order of first appearance); the
+    whole-text round trip reads ``allowed_special`` specials from the text."""
     chars = list(dict.fromkeys(text))
     results = [classify(vocab, c, ids) for c, ids in zip(chars, vocab.encode_batch(chars))]
-    return OOVReport(text=text, decoded=vocab.decode(vocab.encode(text)), units=results,
+    decoded = vocab.decode(vocab.encode(text, allowed_special=allowed_special))
+    return OOVReport(text=text, decoded=decoded, units=results,
                      groups=_summarise(results))
 
 

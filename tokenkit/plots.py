@@ -25,12 +25,25 @@ def _pyplot():
     return plt
 
 
+#: Picture formats matplotlib's Agg backend writes, by file suffix (none means PNG).
+FORMATS = ("png", "pdf", "svg", "svgz", "jpg", "jpeg", "webp", "eps", "ps", "tif", "tiff")
+
+
+def check_plot_path(path: Path, option: str = "--plot") -> None:
+    """Refuse a suffix matplotlib cannot write before anything is computed or written."""
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix and suffix not in FORMATS:
+        raise TokenkitError(f"{option} {path}: cannot write .{suffix} pictures "
+                            f"(use one of .{', .'.join(FORMATS)})")
+
+
 def _save(fig, path: Path) -> Path:
+    """Write the figure atomically (a hidden temp file renamed into place)."""
+    check_plot_path(path)
+    fmt = path.suffix.lower().lstrip(".") or "png"
     try:
         with atomic_file(path) as tmp:  # a reader never sees half a PNG
-            fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    except OSError as e:
-        raise TokenkitError(f"cannot write {path}: {e.strerror or e}") from e
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format=fmt)
     finally:
         _pyplot().close(fig)
     return path

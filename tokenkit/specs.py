@@ -15,7 +15,9 @@ every HF vocabulary it returns (:mod:`tokenkit.fastpath`).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 from tokenkit.atomic import recover
 from tokenkit.backends.gpt2 import GPT2_NAMES, gpt2_encoding, gpt2_hf_vocabulary
@@ -36,18 +38,31 @@ def load_vocabulary(spec: str) -> Vocabulary:
 
     This is :func:`tokenkit.load`.
     """
-    return apply_fast_path(_load(spec))
+    if not isinstance(spec, (str, os.PathLike)):
+        raise TokenkitError(f"vocabulary spec must be a string or path, not {type(spec).__name__}")
+    spec = os.fspath(spec)
+    try:
+        return apply_fast_path(_load(spec))
+    except OSError as e:  # a name too long, a file that vanished, a directory in its place...
+        raise TokenkitError(f"vocabulary {_short(spec)}: {e.strerror or e}") from e
+
+
+def _short(spec: str, limit: int = 120) -> str:
+    """``spec`` for an error line (a 6 kB spec is cut, keeping its start)."""
+    return spec if len(spec) <= limit else f"{spec[:limit]}… ({len(spec)} characters)"
 
 
 def _load(spec: str) -> Vocabulary:
     if not spec:
         raise TokenkitError("vocabulary spec is empty")
+    if "\x00" in spec:
+        raise TokenkitError(f"vocabulary spec {spec!r} contains a NUL character")
     path = Path(spec)
     _recover(path)
     if not path.exists():
         named = _load_named(spec)
         if named is None:
-            raise TokenkitError(f"vocabulary {spec} not found (not a path, and not one of "
+            raise TokenkitError(f"vocabulary {_short(spec)} not found (not a path, and not one of "
                                 f"{', '.join(NAMED_SPECS)})")
         return named
     if path.is_dir():
@@ -71,20 +86,56 @@ def _recover(path: Path) -> None:
                             f"half-done ({e.strerror or e})") from e
 
 
+def read_metadata(meta_path: Path) -> dict[str, Any]:
+    """``tokenkit.json``, checked against its schema (one-line errors naming the file)."""
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TokenkitError(f"vocabulary metadata {meta_path} is not valid JSON: {e}") from e
+    except OSError as e:
+        raise TokenkitError(f"cannot read vocabulary metadata {meta_path}: {e.strerror or e}") from e
+    if not isinstance(meta, dict):
+        raise TokenkitError(f"vocabulary metadata {meta_path} must be a JSON object, "
+                            f"not {type(meta).__name__}")
+    backend = meta.get("backend")
+    if backend not in ("hf", "sentencepiece", "tiktoken"):
+        raise TokenkitError(f"vocabulary metadata {meta_path}: unknown backend {backend!r} "
+                            "(expected hf, sentencepiece or tiktoken)")
+    file_name = meta.get("file")
+    if backend != "tiktoken" and (not isinstance(file_name, str) or not file_name):
+        raise TokenkitError(f"vocabulary metadata {meta_path}: \"file\" must be a file name, "
+                            f"not {file_name!r}")
+    specials = meta.get("special_tokens")
+    if specials is not None and not (
+            isinstance(specials, dict) and all(isinstance(k, str) and isinstance(v, int)
+                                               and not isinstance(v, bool) for k, v in specials.items())
+            or isinstance(specials, list) and all(isinstance(k, str) for k in specials)):
+        raise TokenkitError(f"vocabulary metadata {meta_path}: \"special_tokens\" must map strings "
+                            f"to ids, not {specials!r:.60}")
+    return meta
+
+
+def inside(directory: Path, file_name: str, meta_path: Path) -> Path:
+    """``directory / file_name``, refused unless it stays inside ``directory``: a vocabulary
+    directory only reads its own files (no absolute paths, no ``..``, no links out)."""
+    candidate = directory / file_name
+    root = directory.resolve()
+    if Path(file_name).is_absolute() or ".." in Path(file_name).parts or \
+            not candidate.resolve().is_relative_to(root):
+        raise TokenkitError(f"vocabulary metadata {meta_path}: \"file\" {file_name!r} is outside "
+                            f"the vocabulary directory {directory}")
+    return candidate
+
+
 def _load_directory(path: Path) -> Vocabulary:
     meta_path = path / METADATA_FILE
     if meta_path.exists():
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise TokenkitError(f"vocabulary metadata {meta_path} is not valid JSON: {e}") from e
-        backend, file_name = meta.get("backend"), meta.get("file")
+        meta = read_metadata(meta_path)
+        backend = meta["backend"]
         if backend == "tiktoken":
             return load_tiktoken_dir(path, meta)
-        if backend not in ("hf", "sentencepiece") or not file_name:
-            raise TokenkitError(f"vocabulary metadata {meta_path}: unknown backend {backend!r}")
         loader = load_hf_tokenizer if backend == "hf" else load_sentencepiece
-        return loader(path / file_name, meta)
+        return loader(inside(path, meta["file"], meta_path), meta)
     if (path / HF_FILE).exists():
         return load_hf_tokenizer(path / HF_FILE)
     if (path / TIKTOKEN_META).exists():

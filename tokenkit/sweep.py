@@ -76,7 +76,7 @@ def parse_sizes(spec: str) -> list[int]:
 
 def split_heldout(text: str, heldout: float) -> tuple[str, str]:
     """(train, held-out): the last ``heldout`` fraction of lines is held out."""
-    if not 0 < heldout < 1:
+    if not 0 < heldout < 1:  # also refuses nan
         raise TokenkitError(f"--heldout must be between 0 and 1, got {heldout}")
     lines = text.splitlines(keepends=True)
     if len(lines) < 2:
@@ -123,13 +123,10 @@ def run_sweep(corpus: str, sizes: Sequence[int], *, backend: str = "hf", heldout
 
 def write_csv(result: SweepResult, path: Path) -> Path:
     names = ["corpus", "backend", "heldout"] + [f.name for f in fields(SweepRow)]
-    try:
-        with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=names)
-            w.writeheader()
-            for r in result.rows:
-                w.writerow({"corpus": result.corpus, "backend": result.backend,
-                            "heldout": result.heldout, **asdict(r)})
-    except OSError as e:
-        raise TokenkitError(f"cannot write {path}: {e.strerror or e}") from e
+    with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=names)
+        w.writeheader()
+        for r in result.rows:
+            w.writerow({"corpus": result.corpus, "backend": result.backend,
+                        "heldout": result.heldout, **asdict(r)})
     return path

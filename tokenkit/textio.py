@@ -41,6 +41,17 @@ class Document:
                 "characters": self.n_chars, "lines": self.n_lines}
 
 
+def check_unicode(text: str, what: str) -> str:
+    """``text`` unchanged, or a one-line error naming ``what`` when it holds a lone surrogate
+    (a string no UTF-8 encoder can write: it can only come from a broken command line)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise TokenkitError(f"{what} holds a lone surrogate U+{ord(text[e.start]):04X} at character "
+                            f"{e.start}: not valid Unicode text") from None
+    return text
+
+
 def decode_utf8(raw: bytes, name: str, errors: str = "strict") -> str:
     """Decode ``raw`` as UTF-8, or say which file and byte offset is at fault."""
     if errors not in ERRORS:
@@ -74,6 +85,13 @@ def expand_sources(specs: Iterable[str]) -> list[tuple[str, Path | None]]:
             out.append(("-", None))
             continue
         path = Path(spec)
+        try:
+            path.stat()
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as e:  # a name too long, a NUL byte, a file as a directory
+            shown = spec if len(spec) <= 120 else f"{spec[:120]}… ({len(spec)} characters)"
+            raise TokenkitError(f"cannot read {shown}: {getattr(e, 'strerror', None) or e}") from None
         if path.is_dir():
             files = sorted(p for p in path.rglob("*")
                            if p.is_file() and not any(part.startswith(".") for part in

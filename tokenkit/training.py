@@ -17,7 +17,7 @@ import json
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -35,6 +35,7 @@ SP_MODEL_TYPES = ("bpe", "unigram")
 SP_NORMALIZATIONS = ("identity", "nfkc", "nmt_nfkc", "nfkc_cf", "nmt_nfkc_cf")
 SP_DEFAULT_MAX_SENTENCE = 4192  # sentencepiece's default; longer lines are skipped silently
 SP_MAX_SENTENCE_CAP = 1 << 20  # lines longer than this (bytes) are split on whitespace
+MAX_VOCAB_SIZE = (1 << 31) - 1  # ids are int32 in sentencepiece and in the saved files
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,21 @@ class TrainOptions:
         if self.normalization not in SP_NORMALIZATIONS:
             raise TokenkitError(f"--normalization must be one of {', '.join(SP_NORMALIZATIONS)}, "
                                 f"got {self.normalization!r}")
-        if self.vocab_size < 1:
-            raise TokenkitError(f"--vocab must be positive, got {self.vocab_size}")
-        if not 0 < self.character_coverage <= 1:
+        if type(self.vocab_size) is not int or not 1 <= self.vocab_size <= MAX_VOCAB_SIZE:
+            raise TokenkitError(f"--vocab must be an integer from 1 to {MAX_VOCAB_SIZE}, "
+                                f"got {self.vocab_size!r}")
+        if not 0 < self.character_coverage <= 1:  # also refuses nan
             raise TokenkitError(f"--character-coverage must be in (0, 1], got {self.character_coverage}")
         if self.min_frequency < 0:
             raise TokenkitError(f"--min-frequency must be >= 0, got {self.min_frequency}")
         if len(set(self.special_tokens)) != len(self.special_tokens) or "" in self.special_tokens:
             raise TokenkitError(f"--special-tokens must be distinct and non-empty: {list(self.special_tokens)}")
+        for token in self.special_tokens:
+            try:
+                token.encode("utf-8")
+            except (UnicodeEncodeError, AttributeError):
+                raise TokenkitError(f"--special-tokens {token!r} is not valid Unicode text (a lone "
+                                    "surrogate?)") from None
         if self.backend == "sentencepiece" and self.alphabet != "bytes":
             raise TokenkitError("--alphabet observed applies to the hf backend; use --no-byte-fallback "
                                 "for a lossy sentencepiece vocabulary")
@@ -134,12 +142,17 @@ def train_documents(docs: Sequence[Document], options: TrainOptions, *,
     names = ", ".join(d.name for d in docs) or "(no input)"
     if not docs or all(not d.text.strip() for d in docs):
         raise TokenkitError(f"corpus {names} is empty: nothing to train on")
+    requested = options
+    reachable = reachable_vocab_size(docs, options)
+    if options.vocab_size > reachable:  # the trainers allocate for the size asked: cap it first
+        options = replace(options, vocab_size=reachable)
     started = time.perf_counter()
     if options.backend == "hf":
         vocab, stats = _train_hf(docs, options, progress)
     else:
         vocab, stats = _train_sentencepiece(docs, options)
     seconds = time.perf_counter() - started
+    options = requested
 
     warnings = list(stats.pop("warnings", []))
     if vocab.vocab_size < options.vocab_size:
@@ -166,6 +179,17 @@ def train_documents(docs: Sequence[Document], options: TrainOptions, *,
     if options.backend == "sentencepiece":
         vocab.metadata["special_tokens"] = {t: vocab.token_to_id(t) for t in options.special_tokens}
     return TrainResult(vocabulary=apply_fast_path(vocab), summary=summary)
+
+
+def reachable_vocab_size(docs: Sequence[Document], options: TrainOptions) -> int:
+    """An upper bound on the vocabulary the corpus can give: the byte alphabet, the specials
+    and at most one new token per corpus byte (each merge or piece needs text to come from).
+
+    Asking more makes no bigger vocabulary, only a bigger allocation (HF's trainer reserves
+    memory for the size asked: ``--vocab 1000000000`` aborted the process), so training is
+    capped here and the run warns with the size it got.
+    """
+    return 256 + len(options.special_tokens) + sum(d.n_bytes for d in docs)
 
 
 def _normalise(options: dict[str, Any]) -> dict[str, Any]:

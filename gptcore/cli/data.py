@@ -69,9 +69,9 @@ def prepare_cmd(tokenizer: str, sources: tuple[str, ...], out: Path, val_fractio
 @click.option("--tokenizer", default=None, help="Vocabulary [the model's, or the shards'].")
 @click.option("--split", default="val", show_default=True, help="Split of a shard directory.")
 @click.option("--loader", default=None, help="Force a loader (default: detect).")
-@click.option("--batch-size", type=int, default=8, show_default=True)
-@click.option("--context-length", type=int, default=None, help="[the model's]")
-@click.option("--max-batches", type=int, default=None, help="[all]")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--context-length", type=click.IntRange(min=1), default=None, help="[the model's]")
+@click.option("--max-batches", type=click.IntRange(min=1), default=None, help="[all]")
 @click.option("--json", "as_json", is_flag=True)
 def eval_cmd(model: str, sources: tuple[str, ...], tokenizer: str | None, split: str, loader: str | None,
              batch_size: int, context_length: int | None, max_batches: int | None, as_json: bool) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from tokenkit import TokenkitError
+from tokenkit.cli.errors import one_line_usage
 
 from gptcore.errors import GptcoreError, one_line
 
@@ -40,6 +41,8 @@ class GuardedGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # click's message and exit code 2, in one line
+            raise one_line_usage(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KNOWN_ERRORS as exc:

@@ -191,23 +191,25 @@ def test_literal_special_string_in_text_gets_ordinary_ids(tmp_path, gpt2):
     eot = gpt2.specials[EOT]
     ids = split_ids(tmp_path / "data", "train") + split_ids(tmp_path / "data", "val")
     assert ids.count(eot) == 1  # 3 documents, 2 splits: one separator, no id read from text
-    assert ordinary(gpt2, quoted) != gpt2.encode(quoted)  # tokenkit's encode reads specials today
+    assert ordinary(gpt2, quoted) == gpt2.encode(quoted)  # tokenkit's encode is ordinary by default
+    assert ordinary(gpt2, quoted) != gpt2.encode(quoted, allowed_special="all")
     all_segments = segments(split_ids(tmp_path / "data", "train"), eot) + \
         segments(split_ids(tmp_path / "data", "val"), eot)
     assert ordinary(gpt2, quoted) in all_segments
 
 
-def test_backend_that_reads_specials_refuses_such_text(tmp_path):
+def test_hf_own_encoder_keeps_special_strings_as_text(tmp_path):
     directory = train_vocab(tmp_path / "v", specials=["<eos>"])
     vocab = tokenkit.load(str(directory))
-    vocab.use_fast = False  # HF tokenizers' own encode: it turns "<eos>" in text into the id
+    vocab.use_fast = False  # HF tokenizers' own encode, with special splitting off
+    eos = vocab.specials["<eos>"]
     src = write_docs(tmp_path / "src", ["fine text", "a <eos> inside", "more"])
-    with pytest.raises(GptcoreError, match=r"doc001\.txt contains the special-token string '<eos>'"):
-        prepare(vocab, [str(src)], tmp_path / "data")
-    assert not (tmp_path / "data").exists() and listing(tmp_path) == ["src", "v"]
-    plain = write_docs(tmp_path / "plain", ["fine text", "no specials", "more"])
-    m = prepare(vocab, [str(plain)], tmp_path / "data")
-    assert m.tokenizer.eot_id == vocab.specials["<eos>"]
+    m = prepare(vocab, [str(src)], tmp_path / "data", val_fraction=0.3)
+    assert m.tokenizer.eot_id == eos
+    train, val = split_ids(tmp_path / "data", "train"), split_ids(tmp_path / "data", "val")
+    assert train.count(eos) + val.count(eos) == 1  # 3 documents, 2 splits: one separator
+    assert vocab.encode("a <eos> inside") in segments(train, eos) + segments(val, eos)
+    assert eos not in vocab.encode("a <eos> inside")
 
 
 def test_eot_choice(tmp_path, gpt2):

@@ -78,8 +78,13 @@ def test_report_file(vocab_dir: Path, corpus: Path) -> None:
 
 def test_encode_decode_roundtrip(vocab_dir: Path) -> None:
     text = "猫 <|endoftext|> 🥺 naïve"
-    enc = json.loads(run("encode", str(vocab_dir), "--text", text).output)
+    plain = json.loads(run("encode", str(vocab_dir), "--text", text).output)
+    assert 0 not in plain["ids"] and "<|endoftext|>" not in plain["tokens"]  # ordinary text
+    enc = json.loads(run("encode", str(vocab_dir), "--text", text, "--allow-special", "all").output)
     assert 0 in enc["ids"] and len(enc["ids"]) == len(enc["tokens"])
+    assert json.loads(run("encode", str(vocab_dir), "--text", text, "--allow-special",
+                          "<|endoftext|>").output) == enc
+    assert run("decode", str(vocab_dir), *map(str, plain["ids"])).output == text
     assert run("decode", str(vocab_dir), *map(str, enc["ids"])).output == text
     assert run("decode", str(vocab_dir), "-", input=json.dumps(enc)).output == text
     assert json.loads(run("decode", str(vocab_dir), "--json", ",".join(map(str, enc["ids"]))).output) == \
@@ -105,7 +110,7 @@ def test_sentencepiece_backend(corpus: Path, tmp_path: Path) -> None:
     assert (out / "spm.model").is_file()
     meta = json.loads((out / "tokenkit.json").read_text(encoding="utf-8"))
     assert meta["backend"] == "sentencepiece" and "<eos>" in meta["special_tokens"]
-    enc = json.loads(run("encode", str(out), "--text", "a <eos> b").output)
+    enc = json.loads(run("encode", str(out), "--text", "a <eos> b", "--allow-special", "<eos>").output)
     assert meta["special_tokens"]["<eos>"] in enc["ids"]
 
 

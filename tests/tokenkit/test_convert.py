@@ -37,5 +37,8 @@ def test_conversion_keeps_ids_and_specials():
     assert enc.n_vocab == vocab.vocab_size
     assert enc._special_tokens == vocab.specials
     text = MIXED_TEXT[:300] + "<eos>"
-    assert enc.encode(text, allowed_special="all") == \
-        vocab.tokenizer.encode(text, add_special_tokens=False).ids
+    assert enc.encode(text, allowed_special="all") == vocab.encode(text, allowed_special="all")
+    vocab.use_fast = False
+    assert enc.encode(text, allowed_special="all") == vocab.encode(text, allowed_special="all")
+    assert enc.encode_ordinary(text) == vocab.encode(text) == \
+        vocab.tokenizer.encode(text, add_special_tokens=False).ids  # special splitting is off

@@ -47,7 +47,8 @@ def tk_encoding(tmp_path_factory) -> tiktoken.Encoding:
 
 def test_tiktoken_export_loads_with_plain_tiktoken(tk_encoding, tmp_path):
     vocab = trained()
-    assert tk_encoding.encode(SAMPLE, allowed_special="all") == vocab.encode(SAMPLE)
+    assert tk_encoding.encode(SAMPLE, allowed_special="all") == vocab.encode(SAMPLE, allowed_special="all")
+    assert tk_encoding.encode_ordinary(SAMPLE) == vocab.encode(SAMPLE)
     assert tk_encoding.n_vocab == vocab.vocab_size
     # tokenkit opens the export directory too
     out = export(vocab, tmp_path / "again", "tiktoken")
@@ -57,7 +58,8 @@ def test_tiktoken_export_loads_with_plain_tiktoken(tk_encoding, tmp_path):
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text())
 def test_tiktoken_export_identical_ids_on_arbitrary_text(tk_encoding, text):
-    assert tk_encoding.encode(text, allowed_special="all") == trained().encode(text)
+    assert tk_encoding.encode(text, allowed_special="all") == trained().encode(text, allowed_special="all")
+    assert tk_encoding.encode_ordinary(text) == trained().encode(text)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -67,7 +69,8 @@ def test_hf_export_roundtrips_through_transformers(hf_dir, text):
 
     tok = _fast(hf_dir)
     assert isinstance(tok, PreTrainedTokenizerFast)
-    assert tok.encode(text, add_special_tokens=False) == trained().encode(text)
+    # transformers reads special tokens out of text: compare with tokenkit's opt-in
+    assert tok.encode(text, add_special_tokens=False) == trained().encode(text, allowed_special="all")
 
 
 @lru_cache(maxsize=None)

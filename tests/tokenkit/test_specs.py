@@ -33,7 +33,10 @@ def test_gpt2_specs_load_with_the_same_ids():
     assert tk.vocab_size == hf.vocab_size == 50257
     assert tk.specials == hf.specials == {"<|endoftext|>": 50256}
     text = "Hello world! <|endoftext|> It's 2024."
-    assert tk.encode(text) == hf.encode(text) == [15496, 995, 0, 220, 50256, 632, 338, 48609, 13]
+    assert tk.encode(text, allowed_special="all") == hf.encode(text, allowed_special="all") == \
+        [15496, 995, 0, 220, 50256, 632, 338, 48609, 13]
+    assert tk.encode(text) == hf.encode(text) == tk.encoding.encode_ordinary(text)
+    assert 50256 not in tk.encode(text)
     assert load_vocabulary("tiktoken:gpt2").encode(text) == tk.encode(text)
     assert tk.id_to_token(995) == hf.id_to_token(995) == "Ġworld"
     assert tk.token_to_id("Ġworld") == 995

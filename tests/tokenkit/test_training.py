@@ -16,7 +16,9 @@ def test_special_tokens_are_counted_inside_the_vocab_size() -> None:
     v = train_from_texts([MIXED_TEXT], 500, special_tokens=specials).vocabulary
     assert v.vocab_size == 500
     assert v.specials == {t: i for i, t in enumerate(specials)}
-    assert v.encode("<bos>hi<eos>")[0] == 1 and v.encode("<bos>hi<eos>")[-1] == 4
+    ids = v.encode("<bos>hi<eos>", allowed_special="all")
+    assert ids[0] == 1 and ids[-1] == 4
+    assert not set(v.encode("<bos>hi<eos>")) & set(v.specials.values())
 
 
 def test_sentencepiece_special_tokens_counted_and_matched() -> None:
@@ -24,7 +26,9 @@ def test_sentencepiece_special_tokens_counted_and_matched() -> None:
                          special_tokens=["<start_of_turn>", "<end_of_turn>"]).vocabulary
     assert v.vocab_size == 600
     sot = v.token_to_id("<start_of_turn>")
-    assert sot is not None and v.encode("<start_of_turn>user")[0] == sot
+    assert sot is not None and v.encode("<start_of_turn>user", allowed_special="all")[0] == sot
+    assert sot not in v.encode("<start_of_turn>user")
+    assert v.decode(v.encode("<start_of_turn>user")) == "<start_of_turn>user"
     assert "<start_of_turn>" in v.specials
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.backends.tiktoken import ENDOFTEXT, GPT2_PATTERN
 from tokenkit.corpora import resolve_corpus
-from tokenkit.errors import TokenkitError
+from tokenkit.errors import TokenkitError, one_line
 
 if TYPE_CHECKING:
     import tiktoken
@@ -42,8 +42,10 @@ def gpt2_encoding(directory: Path | None = None) -> tiktoken.Encoding:
     encoder, merges = gpt2_files(directory)
     try:
         ranks = data_gym_to_mergeable_bpe_ranks(str(merges), str(encoder))
-    except (AssertionError, ValueError, KeyError) as e:
-        raise TokenkitError(f"GPT-2 files in {encoder.parent} do not match each other: {e}") from e
+    except (AssertionError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            OSError) as e:
+        raise TokenkitError(f"GPT-2 files in {encoder.parent} do not match each other: "
+                            f"{one_line(e)}") from e
     return tiktoken.Encoding("gpt2", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,
                              special_tokens={ENDOFTEXT: 50256}, explicit_n_vocab=50257)
 
@@ -59,10 +61,22 @@ def gpt2_hf_vocabulary(directory: Path | None = None) -> HFVocabulary:
     )
 
     encoder, merges_path = gpt2_files(directory)
-    vocab = json.loads(encoder.read_text(encoding="utf-8"))
-    lines = merges_path.read_text(encoding="utf-8").split("\n")
+    try:
+        vocab = json.loads(encoder.read_text(encoding="utf-8"))
+        lines = merges_path.read_text(encoding="utf-8").split("\n")
+    except (ValueError, OSError) as e:
+        raise TokenkitError(f"GPT-2 files in {encoder.parent} cannot be read: {one_line(e)}") from e
     merges = [tuple(line.split()) for line in lines if line and not line.startswith("#version")]
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    if not isinstance(vocab, dict) or not all(isinstance(k, str) and type(v) is int
+                                              for k, v in vocab.items()):
+        raise TokenkitError(f"{encoder} must map token strings to ids")
+    if any(len(m) != 2 for m in merges):
+        raise TokenkitError(f"{merges_path}: every merge line must hold two tokens")
+    try:
+        tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    except Exception as e:  # tokenizers raises bare Exceptions
+        raise TokenkitError(f"GPT-2 files in {encoder.parent} do not match each other: "
+                            f"{one_line(e)}") from e
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     tok.add_special_tokens([AddedToken(ENDOFTEXT, special=True)])

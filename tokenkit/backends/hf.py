@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from tokenkit.bytelevel import token_to_bytes
 from tokenkit.errors import TokenkitError, one_line
-from tokenkit.vocabulary import HF_FILE, Vocabulary
+from tokenkit.vocabulary import HF_FILE, NO_SPECIALS, AllowedSpecial, Vocabulary
 
 
 class FastEncoder(Protocol):
@@ -17,9 +17,10 @@ class FastEncoder(Protocol):
 
     encoding: Any  # the tiktoken.Encoding it runs
 
-    def encode(self, text: str) -> list[int]: ...
+    def encode(self, text: str, allowed: frozenset[str] = NO_SPECIALS) -> list[int]: ...
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]: ...
+    def encode_batch(self, texts: Sequence[str],
+                     allowed: frozenset[str] = NO_SPECIALS) -> list[list[int]]: ...
 
 
 #: Given a vocabulary, its fast encoder or None (ids could differ).
@@ -43,6 +44,7 @@ class HFVocabulary(Vocabulary):
     def __init__(self, tokenizer: Any, metadata: dict[str, Any] | None = None, *,
                  fast_path: FastPathFinder | None = None) -> None:
         super().__init__(metadata)
+        tokenizer.encode_special_tokens = True  # specials in text are text (see class doc)
         self.tokenizer = tokenizer
         self.fast_path_finder = fast_path
         self._fast: FastEncoder | None = None
@@ -77,16 +79,29 @@ class HFVocabulary(Vocabulary):
         fast = self.fast_encoder()
         return None if fast is None else fast.encoding
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, *, allowed_special: AllowedSpecial = NO_SPECIALS) -> list[int]:
+        allowed = self.allowed_specials(allowed_special)
+        fast = self.fast_encoder()
+        if fast is not None:
+            return fast.encode(text, allowed)
+        if allowed:
+            return self._encode_with_specials(text, allowed)
+        return self.encode_ordinary(text)
+
+    def encode_ordinary(self, text: str) -> list[int]:
         fast = self.fast_encoder()
         if fast is not None:
             return fast.encode(text)
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+    def encode_batch(self, texts: Sequence[str], *,
+                     allowed_special: AllowedSpecial = NO_SPECIALS) -> list[list[int]]:
+        allowed = self.allowed_specials(allowed_special)
         fast = self.fast_encoder()
         if fast is not None:
-            return fast.encode_batch(texts)
+            return fast.encode_batch(texts, allowed)
+        if allowed:
+            return [self._encode_with_specials(t, allowed) for t in texts]
         return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
     def decode(self, ids: Iterable[int]) -> str:
@@ -135,6 +150,8 @@ def load_hf_tokenizer(path: Path, metadata: dict[str, Any] | None = None) -> HFV
 
     if not path.exists():
         raise TokenkitError(f"vocabulary file {path} not found")
+    if not path.is_file():
+        raise TokenkitError(f"vocabulary file {path} is not a regular file")
     try:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as e:  # tokenizers raises a bare Exception on bad JSON

@@ -11,6 +11,63 @@ from tokenkit.vocabulary import SP_FILE, Vocabulary
 
 SP_SPACE = "\u2581"  # sentencepiece's whitespace marker ▁
 
+# sentencepiece's ModelProto (protobuf wire format): field 1 = repeated SentencePiece pieces;
+# in each piece field 3 = type. USER_DEFINED (4) pieces are matched in text, CONTROL (3) never.
+_PIECES_FIELD, _TYPE_FIELD, _USER_DEFINED, _CONTROL = 1, 3, 4, 3
+
+
+def _varint(data: bytes | bytearray, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data):
+            raise ValueError("truncated varint")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def _skip(data: bytes | bytearray, pos: int, wire: int) -> int:
+    if wire == 0:
+        return _varint(data, pos)[1]
+    if wire == 1:
+        return pos + 8
+    if wire == 2:
+        length, pos = _varint(data, pos)
+        return pos + length
+    if wire == 5:
+        return pos + 4
+    raise ValueError(f"unsupported wire type {wire}")
+
+
+def user_defined_as_control(model_proto: bytes) -> tuple[bytes, list[int]]:
+    """The same model with every USER_DEFINED piece turned CONTROL (never read from text), and
+    the ids of those pieces.
+
+    Both type values are one-byte varints, so the bytes are edited in place; no protobuf
+    dependency is needed. Ids, scores and every other piece stay exactly as they were.
+    """
+    data = bytearray(model_proto)
+    pos, piece, changed = 0, 0, []
+    while pos < len(data):
+        key, pos = _varint(data, pos)
+        field, wire = key >> 3, key & 7
+        if field != _PIECES_FIELD or wire != 2:
+            pos = _skip(data, pos, wire)
+            continue
+        length, pos = _varint(data, pos)
+        end, inner = pos + length, pos
+        while inner < end:
+            ikey, inner = _varint(data, inner)
+            if ikey >> 3 == _TYPE_FIELD and ikey & 7 == 0 and data[inner] == _USER_DEFINED:
+                data[inner] = _CONTROL
+                changed.append(piece)
+            inner = _skip(data, inner, ikey & 7)
+        pos, piece = end, piece + 1
+    return bytes(data), changed
+
 
 class SentencePieceVocabulary(Vocabulary):
     """A sentencepiece model (BPE or unigram), lossless when trained with byte fallback.
@@ -19,6 +76,11 @@ class SentencePieceVocabulary(Vocabulary):
     would come back as a space. With byte fallback we encode a literal ``▁`` as its three
     byte pieces instead, which decode to ``▁``: that is the only place where tokenkit's ids
     differ from sentencepiece's own ``encode``.
+
+    Special tokens (control, unknown and user-defined pieces) are ordinary text unless allowed
+    (:meth:`Vocabulary.encode`). sentencepiece always reads user-defined pieces out of text, so
+    ordinary text is encoded with a copy of the model in which they are control pieces (which
+    sentencepiece never produces from text); every other id is the model's own.
     """
 
     backend = "sentencepiece"
@@ -30,6 +92,8 @@ class SentencePieceVocabulary(Vocabulary):
         self.model_proto = model_proto
         self.sp = spm.SentencePieceProcessor(model_proto=model_proto)
         size = self.sp.get_piece_size()
+        if size == 0:
+            raise RuntimeError("the model holds no pieces")
         self._size = size
         self._byte_ids = {int(self.sp.id_to_piece(i)[3:5], 16): i
                           for i in range(size) if self.sp.is_byte(i)}
@@ -37,22 +101,30 @@ class SentencePieceVocabulary(Vocabulary):
         self._space_ids = ([self._byte_ids[b] for b in space_bytes]
                            if all(b in self._byte_ids for b in space_bytes) else None)
         declared = self.metadata.get("special_tokens") or {}
+        try:
+            ordinary_proto, user_defined = user_defined_as_control(model_proto)
+        except (ValueError, IndexError) as e:
+            raise RuntimeError(f"malformed model: {e}") from e
         self._specials = {self.sp.id_to_piece(i): i for i in range(size)
                           if self.sp.is_control(i) or self.sp.is_unknown(i)}
+        self._specials.update({self.sp.id_to_piece(i): i for i in user_defined})
+        self.ordinary_sp = (spm.SentencePieceProcessor(model_proto=ordinary_proto)
+                            if user_defined else self.sp)
         for piece in declared:
             pid = self.sp.piece_to_id(piece)
             if pid != self.sp.unk_id() or piece == self.sp.id_to_piece(self.sp.unk_id()):
                 self._specials[piece] = pid
 
-    def encode(self, text: str) -> list[int]:
+    def encode_ordinary(self, text: str) -> list[int]:
+        sp = self.ordinary_sp
         if SP_SPACE not in text or self._space_ids is None:
-            return self.sp.encode(text)
+            return sp.encode(text)
         ids: list[int] = []
         for i, part in enumerate(text.split(SP_SPACE)):
             if i:
                 ids.extend(self._space_ids)
             if part:
-                ids.extend(self.sp.encode(part))
+                ids.extend(sp.encode(part))
         return ids
 
     def decode(self, ids: Iterable[int]) -> str:
@@ -104,8 +176,13 @@ def load_sentencepiece(path: Path, metadata: dict[str, Any] | None = None) -> Se
     """Open a sentencepiece ``.model`` file."""
     if not path.exists():
         raise TokenkitError(f"vocabulary file {path} not found")
-    proto = path.read_bytes()
+    try:
+        proto = path.read_bytes()
+    except OSError as e:
+        raise TokenkitError(f"cannot read {path}: {e.strerror or e}") from e
+    if not proto:
+        raise TokenkitError(f"{path} is not a sentencepiece model: the file is empty")
     try:
         return SentencePieceVocabulary(proto, metadata or {"name": path.stem})
-    except (RuntimeError, OSError) as e:
+    except (RuntimeError, OSError, ValueError, TypeError) as e:
         raise TokenkitError(f"{path} is not a sentencepiece model: {one_line(e)}") from e

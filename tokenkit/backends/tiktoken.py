@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tokenkit.bytelevel import bytes_to_token, char_to_byte
-from tokenkit.errors import TokenkitError
-from tokenkit.vocabulary import Vocabulary
+from tokenkit.errors import TokenkitError, one_line
+from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary
 
 if TYPE_CHECKING:
     import tiktoken
@@ -32,19 +32,29 @@ TIKTOKEN_META = "tiktoken.json"
 BATCH_THREADS = max(1, min(8, os.cpu_count() or 1))
 
 
-def encode_many(encoding: tiktoken.Encoding, texts: Sequence[str]) -> list[list[int]]:
+def encode_with(encoding: tiktoken.Encoding, text: str,
+                allowed: frozenset[str] = NO_SPECIALS) -> list[int]:
+    """tiktoken's ``encode_ordinary``, or with ``allowed`` specials read from the text; any
+    other special string is ordinary text (``disallowed_special=()``), never an error."""
+    if not allowed:
+        return encoding.encode_ordinary(text)
+    return encoding.encode(text, allowed_special=allowed, disallowed_special=())
+
+
+def encode_many(encoding: tiktoken.Encoding, texts: Sequence[str],
+                allowed: frozenset[str] = NO_SPECIALS) -> list[list[int]]:
     """Encode many texts on a few threads, one slice of the list per thread (tiktoken's own
     ``encode_batch`` makes one future per text, which costs more than a short line's encode)."""
     texts = list(texts)
     n = min(BATCH_THREADS, len(texts))
     if n <= 1:
-        return [encoding.encode(t, allowed_special="all") for t in texts]
+        return [encode_with(encoding, t, allowed) for t in texts]
     from concurrent.futures import ThreadPoolExecutor
 
     step = -(-len(texts) // n)
     slices = [texts[i:i + step] for i in range(0, len(texts), step)]
     with ThreadPoolExecutor(len(slices)) as pool:
-        parts = pool.map(lambda ts: [encoding.encode(t, allowed_special="all") for t in ts], slices)
+        parts = pool.map(lambda ts: [encode_with(encoding, t, allowed) for t in ts], slices)
     return [ids for part in parts for ids in part]
 
 
@@ -59,11 +69,15 @@ class TiktokenVocabulary(Vocabulary):
         self._specials = dict(encoding._special_tokens)
         self._by_special_id = {i: s for s, i in self._specials.items()}
 
-    def encode(self, text: str) -> list[int]:
-        return self.encoding.encode(text, allowed_special="all")
+    def encode(self, text: str, *, allowed_special: AllowedSpecial = NO_SPECIALS) -> list[int]:
+        return encode_with(self.encoding, text, self.allowed_specials(allowed_special))
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return encode_many(self.encoding, texts)
+    def encode_ordinary(self, text: str) -> list[int]:
+        return self.encoding.encode_ordinary(text)
+
+    def encode_batch(self, texts: Sequence[str], *,
+                     allowed_special: AllowedSpecial = NO_SPECIALS) -> list[list[int]]:
+        return encode_many(self.encoding, texts, self.allowed_specials(allowed_special))
 
     def decode(self, ids: Iterable[int]) -> str:
         return self.encoding.decode(list(ids), errors="replace")
@@ -137,9 +151,21 @@ def load_tiktoken_dir(directory: Path, metadata: dict[str, Any] | None = None) -
             raise TokenkitError(f"tiktoken vocabulary {directory}: {p.name} not found")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError(f"{TIKTOKEN_META} must be a JSON object, not {type(meta).__name__}")
+        name, pat_str = meta.get("name") or directory.name, meta.get("pat_str")
+        specials = meta.get("special_tokens", {})
+        if not isinstance(name, str) or not isinstance(pat_str, str):
+            raise ValueError(f"{TIKTOKEN_META}: \"name\" and \"pat_str\" must be strings")
+        if not isinstance(specials, dict) or not all(
+                isinstance(k, str) and type(v) is int and v >= 0 for k, v in specials.items()):
+            raise ValueError(f"{TIKTOKEN_META}: \"special_tokens\" must map strings to ids")
         ranks = load_tiktoken_bpe(str(ranks_path))
-        enc = tiktoken.Encoding(meta.get("name") or directory.name, pat_str=meta["pat_str"],
-                                mergeable_ranks=ranks, special_tokens=meta.get("special_tokens", {}))
-    except (ValueError, KeyError, UnicodeDecodeError) as e:
-        raise TokenkitError(f"tiktoken vocabulary {directory} is malformed: {e}") from e
+        missing = [b for b in range(256) if bytes([b]) not in ranks]
+        if missing:  # tiktoken's encoder panics on a byte it has no rank for
+            raise ValueError(f"{TIKTOKEN_FILE} has no token for byte 0x{missing[0]:02x} "
+                             f"({len(missing)} of the 256 bytes missing)")
+        enc = tiktoken.Encoding(name, pat_str=pat_str, mergeable_ranks=ranks, special_tokens=specials)
+    except (ValueError, KeyError, UnicodeDecodeError, TypeError, OSError) as e:
+        raise TokenkitError(f"tiktoken vocabulary {directory} is malformed: {one_line(e)}") from e
     return TiktokenVocabulary(enc, metadata or {"name": directory.name})

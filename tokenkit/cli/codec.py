@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tokenkit.cli.console import dump_json, read_input
+from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special, dump_json, read_input
 from tokenkit.errors import TokenkitError
 from tokenkit.specs import load_vocabulary
 from tokenkit.vocabulary import Vocabulary
@@ -25,7 +25,8 @@ def display_token(vocab: Vocabulary, token_id: int) -> str:
 @click.argument("vocab")
 @click.option("--text", help="Text to encode.")
 @click.option("--file", "file", help="File or corpus name to encode.")
-def encode(vocab: str, text: str | None, file: str | None) -> None:
+@ALLOW_SPECIAL
+def encode(vocab: str, text: str | None, file: str | None, allow_special: tuple[str, ...]) -> None:
     """Token ids and token strings as JSON.
 
     \b
@@ -33,28 +34,55 @@ def encode(vocab: str, text: str | None, file: str | None) -> None:
       tokenkit encode gpt2 --text "Hello world"
     """
     v = load_vocabulary(vocab)
-    ids = v.encode(read_input(text, file))
+    ids = v.encode(read_input(text, file), allowed_special=allowed_special(allow_special))
     dump_json({"ids": ids, "tokens": [display_token(v, i) for i in ids]})
 
 
+def ids_from_json(data: Any, source: str = "stdin") -> list[int]:
+    """A JSON list of ids or ``{"ids": [...]}``; anything else (floats, booleans, null, nested
+    lists, strings) is refused in one line rather than coerced."""
+    if isinstance(data, dict):
+        if "ids" not in data:
+            raise TokenkitError(f'{source}: a JSON object must hold "ids" (a list of token ids)')
+        data = data["ids"]
+    if not isinstance(data, list):
+        raise TokenkitError(f'{source}: "ids" must be a list of token ids, not {data!r:.60}')
+    for x in data:
+        if type(x) is not int:  # bool is an int subclass: true is not token 1
+            raise TokenkitError(f"{source}: token id {x!r:.60} is not an integer")
+    return list(data)
+
+
+def _int(text: str, source: str) -> int:
+    if not text.lstrip("+-").isdigit() or not text.isascii():
+        raise TokenkitError(f"{source}: token id {text[:60]!r} is not an integer")
+    return int(text)
+
+
 def parse_ids(ids: tuple[str, ...]) -> list[int]:
-    """Numbers from arguments (spaces or commas), or from stdin (JSON list, {"ids": [...]}, text)."""
-    values: list[Any]
+    """Numbers from arguments (spaces or commas), or from stdin (JSON list, {"ids": [...]}, or
+    numbers separated by spaces/commas). At least one id is required."""
     if ids == ("-",):
-        raw = sys.stdin.read()
+        raw_bytes = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
         try:
-            data = json.loads(raw)
-            values = data["ids"] if isinstance(data, dict) else data
-        except (json.JSONDecodeError, KeyError, TypeError):
-            values = raw.replace(",", " ").split()
+            raw = raw_bytes.decode("utf-8") if isinstance(raw_bytes, bytes) else raw_bytes
+        except UnicodeDecodeError as e:
+            raise TokenkitError(f"stdin is not valid UTF-8 (byte offset {e.start})") from None
+        stripped = raw.strip()
+        if stripped[:1] in ("[", "{"):
+            try:
+                data = json.loads(stripped)
+            except ValueError as e:
+                raise TokenkitError(f"stdin is not valid JSON: {e}") from None
+            parsed = ids_from_json(data)
+        else:
+            parsed = [_int(x, "stdin") for x in raw.replace(",", " ").split()]
+        where = "stdin"
     else:
-        values = [x for group in ids for x in group.replace(",", " ").split()]
-    parsed = []
-    for x in values:
-        try:
-            parsed.append(int(x))
-        except (TypeError, ValueError):
-            raise TokenkitError(f"token id {x!r} is not an integer") from None
+        parsed = [_int(x, "argument") for group in ids for x in group.replace(",", " ").split()]
+        where = "the arguments"
+    if not parsed:
+        raise TokenkitError(f"no token ids in {where}: give ids as arguments or - to read JSON from stdin")
     return parsed
 
 

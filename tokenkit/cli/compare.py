@@ -13,7 +13,15 @@ import click
 from tokenkit import bench as bench_mod
 from tokenkit import plots
 from tokenkit import sweep as sweep_mod
-from tokenkit.cli.console import default, print_tables, progress_bar, refuse_existing
+from tokenkit.cli.console import (
+    ALLOW_SPECIAL,
+    allowed_special,
+    check_output_file,
+    default,
+    print_tables,
+    progress_bar,
+    refuse_existing,
+)
 from tokenkit.training import BACKENDS
 
 if TYPE_CHECKING:
@@ -112,9 +120,10 @@ def sweep_table(result: SweepResult) -> Table:
                    "(--no-fast: each vocabulary's own library).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@ALLOW_SPECIAL
 def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: Path | None,
                   json_path: Path | None, plot_path: Path | None, fast: bool,
-                  no_progress: bool, force: bool) -> None:
+                  no_progress: bool, force: bool, allow_special: tuple[str, ...]) -> None:
     """Compare vocabularies VOCAB... (paths, tiktoken:NAME, gpt2, hf:gpt2) on corpora.
 
     Compression, entropy, fertility, round-trip fidelity, encode speed and (on the
@@ -124,10 +133,15 @@ def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: P
     Example:
       tokenkit bench wagahai-5000 gpt2 tiktoken:cl100k_base --corpus wagahai
     """
+    for path, option in ((csv_path, "--csv"), (json_path, "--json"), (plot_path, "--plot")):
+        check_output_file(path, option)
+    if plot_path:
+        plots.check_plot_path(plot_path)
     plot_paths = [plot_path, plots.sibling(plot_path, "compression")] if plot_path else []
     refuse_existing([csv_path, json_path, *plot_paths], force)
     with progress_bar(disable=no_progress) as advance:
-        result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, on_progress=advance)
+        result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, on_progress=advance,
+                                     allowed_special=allowed_special(allow_special))
     if plot_path and result.parity:
         refuse_existing([plots.sibling(plot_path, "parity")], force)
     if csv_path:
@@ -169,6 +183,11 @@ def sweep_command(corpus: str, sizes: str, backend: str, heldout: float, csv_pat
       tokenkit sweep wagahai --vocab 1000,5000,16000
     """
     vocab_sizes = sweep_mod.parse_sizes(sizes)
+    if not 0 < heldout < 1:
+        raise click.BadParameter(f"must be between 0 and 1, got {heldout}", param_hint="'--heldout'")
+    check_output_file(csv_path, "--csv")
+    check_output_file(plot_path, "--plot")
+    plots.check_plot_path(plot_path)
     refuse_existing([csv_path, plot_path], force)
     with progress_bar(disable=no_progress) as advance:
         result = sweep_mod.run_sweep(corpus, vocab_sizes, backend=backend, heldout=heldout,

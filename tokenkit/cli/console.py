@@ -18,7 +18,19 @@ from typing import Any
 import click
 
 from tokenkit.errors import TokenkitError
-from tokenkit.textio import read_text_source
+from tokenkit.textio import check_unicode, read_text_source
+from tokenkit.vocabulary import AllowedSpecial
+
+#: ``--allow-special``: the one opt-in to reading special tokens out of text.
+ALLOW_SPECIAL = click.option(
+    "--allow-special", "allow_special", multiple=True, metavar="TOKEN|all",
+    help="Read this special token in the text as its special id (repeatable; 'all' for every "
+         "one). By default special-token strings in text are ordinary text.")
+
+
+def allowed_special(values: tuple[str, ...]) -> AllowedSpecial:
+    """The ``--allow-special`` values as :meth:`Vocabulary.encode`'s ``allowed_special``."""
+    return "all" if "all" in values else frozenset(values)
 
 
 class LazyConsole:
@@ -114,8 +126,70 @@ def read_input(text: str | None, file: str | None) -> str:
     if (text is None) == (file is None):
         raise TokenkitError("give exactly one of --text or --file")
     if text is not None:
-        return text
-    return read_text_source(file).text
+        return check_unicode(text, "--text")
+    return read_text_source(check_unicode(file, "--file")).text
+
+
+def _shown(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:120]}… ({len(text)} characters)"
+
+
+def _first_existing(path: Path, option: str) -> Path:
+    """The nearest existing ancestor of ``path`` (itself included); one-line errors for names
+    the system refuses (too long, NUL) and for a regular file where a directory must be."""
+    probe = path
+    while True:
+        try:
+            probe.lstat()
+            break
+        except FileNotFoundError:
+            probe = probe.parent
+        except (OSError, ValueError) as e:
+            raise TokenkitError(f"cannot write output {_shown(path)} ({option}): "
+                                f"{getattr(e, 'strerror', None) or e}") from None
+    if probe != path and not probe.is_dir():
+        raise TokenkitError(f"cannot write output {_shown(path)} ({option}): {probe} is not a directory")
+    return probe
+
+
+def check_output_file(path: Path | None, option: str) -> None:
+    """Fail before any work when ``path`` (an output file) cannot be written."""
+    if path is None:
+        return
+    _first_existing(path, option)
+    if path.is_dir():
+        raise TokenkitError(f"{option} {_shown(path)} is a directory")
+
+
+def check_output_directory(path: Path, force: bool, inputs: tuple[str, ...] = (),
+                           option: str = "--output") -> None:
+    """Fail before any work when directory ``path`` cannot be (re)placed: it exists without
+    ``force``, it is the working directory or one of its ancestors, it is or holds an input,
+    or its parent cannot hold it."""
+    existing = _first_existing(path, option)
+    resolved = path.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents or not path.name or path.name in (".", ".."):
+        raise TokenkitError(f"{option} {_shown(path)} is the working directory or above it: "
+                            "name a new directory for the output")
+    for source in inputs:
+        src = Path(source)
+        try:
+            if src.exists() and (src.resolve() == resolved or resolved in src.resolve().parents):
+                raise TokenkitError(f"{option} {_shown(path)} would replace the input {source}")
+        except (OSError, ValueError):
+            continue
+    if existing == path and not force:
+        raise TokenkitError(f"output {_shown(path)} already exists (use --force to overwrite)")
+    import tempfile
+
+    probe = existing if existing != path else path.parent
+    try:
+        with tempfile.TemporaryDirectory(dir=probe):
+            pass
+    except OSError as e:
+        raise TokenkitError(f"cannot write output {_shown(path)}: {e.strerror or e}") from e
 
 
 #: How much of an input text a report shows unless ``--show-text`` asks for all of it.

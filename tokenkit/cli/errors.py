@@ -2,7 +2,8 @@
 
 * Known errors (:class:`~tokenkit.errors.TokenkitError`, corpus errors, which are
   TokenkitErrors too) become one line, ``Error: ...``, exit code 1. click's own usage errors
-  keep click's message and exit code 2.
+  keep click's message and exit code 2, shown in one line too (:class:`OneLineUsageError`:
+  the message and where the help is, without the usage block).
 * Ctrl-C becomes ``Error: interrupted; nothing was written`` (outputs are written atomically).
 * Anything else is a bug, not bad input: one line naming the command and the exception, exit
   code 1, and how to see the traceback: ``tokenkit --debug COMMAND ...`` or
@@ -32,6 +33,24 @@ def set_debug(ctx: click.Context, value: bool) -> None:
     ctx.meta[_DEBUG_KEY] = value
 
 
+class OneLineUsageError(click.UsageError):
+    """A click usage error shown as one line: ``Error: MESSAGE (see 'CMD --help')``."""
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message(), error.ctx)
+        self.exit_code = error.exit_code
+
+    def show(self, file: Any = None) -> None:
+        where = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        first = (self.message.strip().splitlines() or [type(self).__name__])[0]
+        click.echo(f"Error: {first}{where}", file=file, err=file is None)
+
+
+def one_line_usage(error: click.UsageError) -> OneLineUsageError:
+    """``error`` as a :class:`OneLineUsageError` (the same message and exit code)."""
+    return error if isinstance(error, OneLineUsageError) else OneLineUsageError(error)
+
+
 class ErrorAdaptingGroup(click.Group):
     """A click group whose outermost instance turns exceptions into one line (see module doc).
 
@@ -54,6 +73,8 @@ class ErrorAdaptingGroup(click.Group):
             return super().invoke(ctx)
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            raise one_line_usage(e) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:
@@ -64,6 +85,10 @@ class ErrorAdaptingGroup(click.Group):
             if debug_requested(ctx):
                 raise
             raise click.ClickException("interrupted; nothing was written") from None
+        except BaseException as e:  # a Rust panic in tokenizers/tiktoken (pyo3's PanicException)
+            if debug_requested(ctx) or type(e).__name__ != "PanicException":
+                raise
+            raise adapt(RuntimeError(one_line(e)), ctx.meta.get(_COMMAND_KEY, "tokenkit")) from None
 
 
 def adapt(exc: Exception, command: str) -> click.ClickException:

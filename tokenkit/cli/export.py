@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from tokenkit.cli.console import check_output_directory
 from tokenkit.exporters import FORMATS, export, safe_name
 from tokenkit.specs import load_vocabulary
 
@@ -25,5 +26,6 @@ def export_command(vocab: str, fmt: str, output: Path | None, force: bool) -> No
     """
     v = load_vocabulary(vocab)
     out = output or Path(f"{safe_name(v.name)}-{fmt}")
+    check_output_directory(out, force, (vocab,), option="-o/--output")
     written = export(v, out, fmt, force=force)
     click.echo(f"wrote {written} ({fmt}, {v.vocab_size} ids)")

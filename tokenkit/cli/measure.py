@@ -7,9 +7,11 @@ import dataclasses
 import click
 
 from tokenkit.cli.console import (
+    ALLOW_SPECIAL,
     PREVIEW_CHARS,
     PREVIEW_SHOWN,
     PREVIEW_TOKENS,
+    allowed_special,
     dump_json,
     first_difference,
     out,
@@ -31,7 +33,9 @@ from tokenkit.specs import load_vocabulary
 @click.option("--show-text", is_flag=True,
               help="Print the whole text and every token (by default a long text is previewed).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def report(vocab: str, text: str | None, file: str | None, show_text: bool, as_json: bool) -> None:
+@ALLOW_SPECIAL
+def report(vocab: str, text: str | None, file: str | None, show_text: bool, as_json: bool,
+           allow_special: tuple[str, ...]) -> None:
     """UTF-8 bits against BPE bits for a text, in the textbook's format.
 
     The numbers come first; a text over 200 characters is shown as a preview (and in --json
@@ -46,7 +50,7 @@ def report(vocab: str, text: str | None, file: str | None, show_text: bool, as_j
 
     v = load_vocabulary(vocab)
     body = read_input(text, file)
-    rep = bits_report(v, body)
+    rep = bits_report(v, body, allowed_special=allowed_special(allow_special))
     whole = show_text or len(body) <= PREVIEW_CHARS
     tokens = [display_token(v, i) for i in (rep.ids if whole else rep.ids[:PREVIEW_TOKENS])]
     if as_json:
@@ -72,8 +76,9 @@ def report(vocab: str, text: str | None, file: str | None, show_text: bool, as_j
 @click.option("--show-text", is_flag=True,
               help="Print the whole text and every token (by default a long text is previewed).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@ALLOW_SPECIAL
 def oov(vocab: str, text: str | None, file: str | None, emoji: bool, strict: bool, show_text: bool,
-        as_json: bool) -> None:
+        as_json: bool, allow_special: tuple[str, ...]) -> None:
     """Which characters VOCAB cannot encode or give back.
 
     The per-script table and every lost character come first, then the original and decoded
@@ -98,7 +103,7 @@ def oov(vocab: str, text: str | None, file: str | None, emoji: bool, strict: boo
             out.print(format_emoji_report(erep), markup=False)
         lost = erep.lost
     else:
-        rep = oov_report(v, read_input(text, file))
+        rep = oov_report(v, read_input(text, file), allowed_special=allowed_special(allow_special))
         whole = show_text or max(len(rep.text), len(rep.decoded)) <= PREVIEW_CHARS
         if as_json:
             data = rep.to_dict()

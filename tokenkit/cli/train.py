@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
-from tokenkit.cli.console import default, progress_bar
+from tokenkit.cli.console import check_output_directory, default, progress_bar
 from tokenkit.errors import TokenkitError
 from tokenkit.textio import ERRORS, expand_sources, read_paths
 from tokenkit.training import (
@@ -19,22 +18,6 @@ from tokenkit.training import (
     default_output_name,
     train_documents,
 )
-
-
-def check_output(path: Path, force: bool) -> None:
-    """Fail before training, not after, when the output cannot be written."""
-    if path.exists() and not force:
-        raise TokenkitError(f"output {path} already exists (use --force to overwrite)")
-    probe = path.parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise TokenkitError(f"cannot write output {path}: {probe} is not a directory")
-    try:
-        with tempfile.TemporaryDirectory(dir=probe):
-            pass
-    except OSError as e:
-        raise TokenkitError(f"cannot write output {path}: {e.strerror or e}") from e
 
 
 def _opt(name: str) -> object:
@@ -81,7 +64,7 @@ def train(sources: tuple[str, ...], vocab_size: int, output: Path | None, backen
                            character_coverage=character_coverage, normalization=normalization)
     options.validate()
     output = output or Path(default_output_name(sources, options))
-    check_output(output, force)
+    check_output_directory(output, force, sources, option="-o/--output")
 
     pairs = expand_sources(sources)
     total = sum(p.stat().st_size for _, p in pairs if p is not None)

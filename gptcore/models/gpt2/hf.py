@@ -21,6 +21,7 @@ from gptcore.errors import GptcoreError
 from gptcore.hf import CONFIG, PICKLED, SAFETENSORS, detect_hf, read_hf_config, read_hf_weights
 from gptcore.interfaces import LoadResult, Loader, apply_overrides
 from gptcore.models.gpt2.model import GPT2, GPT2Config
+from gptcore.validation import ConfigError
 from gptcore.weights import assign, skip_init
 
 WEIGHT_FILES = (SAFETENSORS, PICKLED)
@@ -44,26 +45,36 @@ def name_map(cfg: GPT2Config) -> dict[str, str]:
     return m
 
 
+#: GPT2Config field -> the config.json key it comes from (errors name the file's key).
+_HF_NAMES = {"context_length": "n_positions", "emb_dim": "n_embd", "n_layers": "n_layer",
+             "n_heads": "n_head", "dropout": "resid_pdrop", "layer_norm_eps": "layer_norm_epsilon",
+             "tie_weights": "tie_word_embeddings"}
+
+
 def config_from_hf(hf: dict[str, Any], path: Path) -> GPT2Config:
     """Translate a HF ``config.json`` into a :class:`GPT2Config` (unsupported options error)."""
     if hf.get("model_type", "gpt2") != "gpt2":
         raise GptcoreError(f"{path} is model_type {hf.get('model_type')!r}, not 'gpt2'")
     act = hf.get("activation_function", "gelu_new")
-    if act not in _ACTIVATIONS:
+    if not isinstance(act, str) or act not in _ACTIVATIONS:
         raise GptcoreError(f"{path}: activation_function {act!r} is not supported")
     for key, ok in (("scale_attn_by_inverse_layer_idx", False), ("scale_attn_weights", True)):
         if hf.get(key, ok) != ok:
             raise GptcoreError(f"{path}: {key}={hf[key]} is not supported")
-    if hf.get("n_inner") not in (None, 4 * hf["n_embd"]):
-        raise GptcoreError(f"{path}: n_inner={hf['n_inner']} is not supported (must be 4*n_embd)")
     try:
-        return GPT2Config(
+        cfg = GPT2Config(
             vocab_size=hf["vocab_size"], context_length=hf["n_positions"], emb_dim=hf["n_embd"],
-            n_layers=hf["n_layer"], n_heads=hf["n_head"], dropout=float(hf.get("resid_pdrop", 0.0)),
-            qkv_bias=True, bias=True, tie_weights=bool(hf.get("tie_word_embeddings", True)),
-            layer_norm_eps=float(hf.get("layer_norm_epsilon", 1e-5)), gelu_approximate=_ACTIVATIONS[act])
+            n_layers=hf["n_layer"], n_heads=hf["n_head"], dropout=hf.get("resid_pdrop", 0.0),
+            qkv_bias=True, bias=True, tie_weights=hf.get("tie_word_embeddings", True),
+            layer_norm_eps=hf.get("layer_norm_epsilon", 1e-5), gelu_approximate=_ACTIVATIONS[act])
     except KeyError as exc:
         raise GptcoreError(f"{path} lacks field {exc.args[0]!r}") from None
+    except ConfigError as exc:
+        field, _, rest = str(exc).partition(" ")
+        raise GptcoreError(f"{path}: {_HF_NAMES.get(field, field)} {rest}") from None
+    if hf.get("n_inner") not in (None, 4 * cfg.emb_dim):
+        raise GptcoreError(f"{path}: n_inner={hf['n_inner']!r} is not supported (must be 4*n_embd)")
+    return cfg
 
 
 def detect(path: Path) -> bool:

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gptcore.kvcache import KVCache, causal_attention
+from gptcore.validation import check_bool, check_float, check_int, check_parameters
 
 
 @dataclass
@@ -34,6 +35,17 @@ class GPT2Config:
     gelu_approximate: str = "tanh"  # "tanh" (GPT-2's gelu_new) or "none" (exact erf GELU)
 
     def __post_init__(self) -> None:
+        check_int("vocab_size", self.vocab_size, 1, 1 << 24)
+        check_int("context_length", self.context_length, 1, 1 << 20)
+        check_int("emb_dim", self.emb_dim, 1, 1 << 16)
+        check_int("n_layers", self.n_layers, 1, 1 << 10)
+        check_int("n_heads", self.n_heads, 1, max(1, self.emb_dim))
+        check_float("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        check_float("layer_norm_eps", self.layer_norm_eps, 0.0, 1.0, low_open=True)
+        for name in ("qkv_bias", "bias", "tie_weights"):
+            check_bool(name, getattr(self, name))
+        check_parameters("GPT-2 config", (self.vocab_size + self.context_length) * self.emb_dim
+                         + self.n_layers * 12 * self.emb_dim ** 2)
         if self.emb_dim % self.n_heads:
             raise ValueError(f"emb_dim {self.emb_dim} is not divisible by n_heads {self.n_heads}")
         if self.gelu_approximate not in ("tanh", "none"):

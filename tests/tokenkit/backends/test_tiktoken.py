@@ -41,10 +41,13 @@ def test_encode_many_equals_one_by_one(texts: list[str]) -> None:
     assert v.decode_batch(v.encode_batch(texts)) == texts
 
 
-def test_specials_are_encoded_from_text_and_named() -> None:
+def test_specials_are_read_from_text_only_when_allowed_and_named() -> None:
     v = vocab()
     eot = v.specials["<|endoftext|>"]
-    assert v.encode("a<|endoftext|>b").count(eot) == 1
+    assert v.encode("a<|endoftext|>b") == v.encoding.encode_ordinary("a<|endoftext|>b")
+    assert eot not in v.encode("a<|endoftext|>b")
+    assert v.encode("a<|endoftext|>b", allowed_special="all").count(eot) == 1
+    assert v.encode("a<|endoftext|>b", allowed_special={"<|endoftext|>"}).count(eot) == 1
     assert v.id_to_token(eot) == "<|endoftext|>" and v.token_to_id("<|endoftext|>") == eot
     assert v.token_bytes(eot) == b"<|endoftext|>"
 
