@@ -16,6 +16,7 @@ from gptcore import registry
 from gptcore.errors import GptcoreError, one_line
 from gptcore.generation import check_vocabulary
 from gptcore.inference import decode_layout
+from gptcore.runs import check_fingerprint
 from gptcore.sampling import SamplingConfig
 from gptcore.vocab import load_vocabulary
 
@@ -90,6 +91,7 @@ def model_and_vocab(model: str, tokenizer: str | None, loader: str | None) -> tu
             raise GptcoreError(f"no --tokenizer given and {model} records no vocabulary")
         vocab = load_vocabulary(stored)
     check_vocabulary(net, vocab)
+    check_fingerprint(net, vocab, model)
     decode_layout(net)  # inference only: input-major fp32 weights decode faster on the CPU
     return net, vocab
 
