@@ -7,8 +7,9 @@ The main path is one import away; each name loads its module on first use, so
 
     vocab = tokenkit.load("VOCAB")
     model = gptcore.build_model(preset="gpt2-124m-ctx256", vocab_size=vocab.vocab_size)
-    shards = gptcore.TokenShards(gptcore.prepare(vocab, ["the-verdict"], "data/verdict") and "data/verdict")
-    gptcore.train(model, shards, gptcore.TrainConfig(steps=200), vocab=vocab, run=gptcore.Run.create("runs/verdict", resume=False, force=False))
+    gptcore.prepare(vocab, ["the-verdict"], "data/verdict")
+    run = gptcore.Run.create("runs/verdict", resume=False, force=False)
+    gptcore.train(model, gptcore.TokenShards("data/verdict"), gptcore.TrainConfig(steps=200), vocab=vocab, run=run)
     model = gptcore.load_model("runs/verdict").model
     cfg = gptcore.GenerationConfig(40, gptcore.SamplingConfig(temperature=0.8), seed=1)
     print(gptcore.generate(model, vocab, "Every effort moves you", cfg)[0])

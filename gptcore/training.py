@@ -216,12 +216,13 @@ def get_batch(data: TokenShards, step: int, micro: int, accum: int, cfg: TrainCo
 
 
 def estimate_loss(model: nn.Module, data: TokenShards, table: torch.Tensor, cfg: TrainConfig, seq_len: int,
-                  bf16: bool, where: Dist) -> dict[str, float]:
+                  bf16: bool, where: Dist, accum: int = 1) -> dict[str, float]:
     """Eval-mode train loss (as the textbook reports it) and validation loss / perplexity / bpb.
 
-    Each over the first ``eval_batches`` batches of full windows of its split.
+    Each over the first ``eval_batches`` global batches of full windows of its split (so the
+    windows scored do not depend on how the global batch is split into ranks and micro-steps).
     """
-    common = dict(batch_size=cfg.batch_size, context_length=seq_len, max_batches=cfg.eval_batches,
+    common = dict(batch_size=cfg.batch_size * accum, context_length=seq_len, max_batches=cfg.eval_batches,
                   full_windows_only=True, bf16=bf16, rank=where.rank, world_size=where.world_size)
     train = evaluate(model, data, table, split="train", **common)  # type: ignore[arg-type]
     val = evaluate(model, data, table, split="val", **common)  # type: ignore[arg-type]
@@ -266,12 +267,14 @@ def _check_fits(model: nn.Module, data: TokenShards, seq_len: int) -> None:
 # ------------------------------------------------------------------------------------------
 def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: tokenkit.Vocabulary | None = None,
           where: Dist | None = None, run: Run | None = None, resume_from: Checkpoint | None = None,
-          checkpoint_extra: dict[str, Any] | None = None, on_event: Event | None = None) -> TrainResult:
+          checkpoint_extra: dict[str, Any] | None = None, on_event: Event | None = None,
+          until: int | None = None) -> TrainResult:
     """Train ``model`` on ``data``'s train split; evaluate on its val split; checkpoint into ``run``.
 
     ``resume_from`` (a checkpoint of this run) restores the optimizer, the RNG states and the
     step. ``on_event`` receives every metrics record (``kind`` "log" or "eval"); only rank 0
-    writes into ``run``.
+    writes into ``run``. ``until`` stops (with a checkpoint) after that many steps of the
+    budget, as a job with a time slot would; resuming then continues the same schedule.
     """
     where = where or Dist()
     cfg.check()
@@ -318,7 +321,7 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
 
     def evaluation(done: int) -> None:
         record = {"kind": "eval", "step": done, "tokens": done * tokens_per_step,
-                  **estimate_loss(raw, data, table, cfg, seq_len, bf16, where)}
+                  **estimate_loss(raw, data, table, cfg, seq_len, bf16, where, accum)}
         if vocab is not None and cfg.sample_tokens and cfg.sample_prompt and where.is_main:
             record["sample"] = sample_text(raw, vocab, cfg)
         raw.train()
@@ -333,7 +336,8 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
     train_seconds, window_seconds, window_steps = 0.0, 0.0, 0
     clock = time.perf_counter()
     loss_sum = torch.zeros((), device=where.device)
-    for step in range(start, total):
+    stop = total if until is None else min(total, until)
+    for step in range(start, stop):
         lr = get_lr(step, cfg, total)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -351,7 +355,7 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
         done = step + 1
         window_steps += 1
         evaluate_now = is_eval_step(done)
-        save_now = run is not None and (done == total or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0))
+        save_now = run is not None and (done in (total, stop) or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0))
         if done % cfg.log_every == 0 or evaluate_now or save_now:
             value = mean(loss_sum / window_steps, where).item()  # the one host sync
             if not math.isfinite(value):

@@ -206,8 +206,8 @@ def _new_model(options: dict[str, Any], vocab_size: int, seed: int) -> torch.nn.
         raise GptcoreError("give --preset (e.g. gpt2-tiny) or --arch")
     torch.manual_seed(seed)  # the model is built right after seeding (as the textbook does)
     try:
-        return registry.build_model(options["arch"], options["preset"], vocab_size=vocab_size,
-                                    **parse_sets(tuple(options["sets"])))
+        return registry.build_model(options["arch"], options["preset"],
+                                    **{"vocab_size": vocab_size, **parse_sets(tuple(options["sets"]))})
     except (TypeError, ValueError) as exc:  # the config dataclass rejected a --set value
         raise GptcoreError(f"invalid model config: {one_line(exc)}") from None
 
