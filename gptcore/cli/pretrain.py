@@ -60,7 +60,7 @@ class OptionalFloat(click.ParamType):
 
 
 def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    return "--" + {"sets": "set"}.get(name, name).replace("_", "-")
 
 
 @click.command("pretrain")
