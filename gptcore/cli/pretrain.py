@@ -160,6 +160,9 @@ def _options(params: dict[str, Any], given: set[str], run: Run | None) -> tuple[
         values = recipe(params["recipe"])
         unknown = set(values) - set(options)
         assert not unknown, unknown
+        budget = {"steps", "epochs", "tokens"}
+        if given & budget:  # a budget on the command line replaces the recipe's
+            values = {k: v for k, v in values.items() if k not in budget}
         kept = {k: v for k, v in values.items() if k not in given}
         options.update(kept)
         notes.append(f"recipe {params['recipe']}: " + ", ".join(f"{_flag(k)} {_show(v)}" for k, v in values.items()))
