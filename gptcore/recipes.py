@@ -22,6 +22,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "tokenizer": "gpt2",
         "data": ("the-verdict",),
         "val_fraction": 0.1,
+        "order": "loader",  # shuffled per epoch as the book's DataLoader does (same RNG draws)
         "batch_size": 2,
         "grad_accum": 1,
         "epochs": 10.0,

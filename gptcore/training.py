@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,6 +39,7 @@ from gptcore.runs import Run
 from gptcore.sampling import SamplingConfig
 
 SCHEDULES = ("constant", "cosine", "linear")
+ORDERS = ("sequential", "random", "loader")
 #: Dense bf16 peak FLOP/s by device-name fragment, for MFU (no entry: MFU not reported).
 PEAK_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "4090": 165e12}
 
@@ -51,7 +53,10 @@ class TrainConfig:
     parameter (as the textbook's ``AdamW(model.parameters())``) instead of matrices only.
     Evaluations happen after updates ``eval_start``, ``eval_start + eval_every``, ... and after
     the last one (``eval_start=0``: before training, as nanoGPT; 1: after the first update, as
-    the textbook).
+    the textbook). ``order``: ``sequential`` and ``random`` are pure functions of ``(seed,
+    step)`` (:meth:`gptcore.data.TokenShards.window_starts`); ``loader`` shuffles each epoch
+    as ``torch.utils.data.DataLoader(shuffle=True)`` does, from the global torch RNG (see
+    :func:`loader_permutation`), so a run seeded like the textbook sees the textbook's batches.
 
     >>> TrainConfig(steps=10).total_steps(EpochPlan(windows=8, global_batch=2, steps_per_epoch=4, tokens_per_step=64))
     10
@@ -104,6 +109,8 @@ class TrainConfig:
                 raise GptcoreError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if not self.lr > 0:
             raise GptcoreError(f"--lr must be positive, got {self.lr}")
+        if self.order not in ORDERS:
+            raise GptcoreError(f"--order must be one of {', '.join(ORDERS)}, got {self.order!r}")
         if self.lr_schedule not in SCHEDULES:
             raise GptcoreError(f"--lr-schedule must be one of {', '.join(SCHEDULES)}, got {self.lr_schedule!r}")
         if sum(v is not None for v in (self.steps, self.epochs, self.tokens)) > 1:
@@ -199,17 +206,47 @@ def loss_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bf16: bool = Fal
     return F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
 
 
+def loader_permutation(windows: int, where: Dist | None = None) -> torch.Tensor:
+    """An epoch's shuffle drawn as ``DataLoader(shuffle=True)`` draws it from the global RNG.
+
+    Starting an iterator draws its base seed, then ``RandomSampler`` draws the seed of the
+    generator behind ``randperm``: two int64 draws. The textbook's loop starts such an iterator
+    each epoch and for each training-loss estimate; mirroring the draws keeps its RNG stream
+    (and so its dropout masks) in step. Under DDP rank 0's permutation is broadcast.
+    """
+    torch.empty((), dtype=torch.int64).random_()  # the iterator's base seed
+    seed = int(torch.empty((), dtype=torch.int64).random_().item())
+    perm = torch.randperm(windows, generator=torch.Generator().manual_seed(seed))
+    if where is not None and where.enabled:
+        torch.distributed.broadcast(perm, 0)
+    return perm
+
+
+def rows_at(data: TokenShards, split: str, windows: torch.Tensor, seq_len: int, stride: int
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and targets for window indices ``windows`` (window ``w`` starts at ``w * stride``)."""
+    rows = torch.from_numpy(np.stack([data.read(split, int(w) * stride, seq_len + 1) for w in windows]))
+    return rows[:, :-1], rows[:, 1:]
+
+
 def get_batch(data: TokenShards, step: int, micro: int, accum: int, cfg: TrainConfig, seq_len: int,
-              where: Dist) -> tuple[torch.Tensor, torch.Tensor]:
+              where: Dist, perm: torch.Tensor | None = None, index: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Micro-batch ``micro`` of this rank at ``step``: rows of the global batch, on the device.
 
     The global batch is drawn for ``world_size x accum`` virtual ranks; micro-step ``m`` of rank
     ``r`` is virtual rank ``m x world_size + r``, so one process with ``grad_accum`` N sees the
-    same windows as N processes.
+    same windows as N processes. With ``perm`` (order ``loader``) the global batch is batch
+    ``index`` of that epoch permutation.
     """
-    x, y = data.batch_at("train", step, batch_size=cfg.batch_size, context_length=seq_len,
-                         rank=micro * where.world_size + where.rank, world_size=where.world_size * accum,
-                         seed=cfg.seed, order=cfg.order, stride=cfg.stride)  # type: ignore[arg-type]
+    virtual = micro * where.world_size + where.rank
+    if perm is not None:
+        global_batch = cfg.batch_size * accum * where.world_size
+        mine = perm[index * global_batch:(index + 1) * global_batch][virtual * cfg.batch_size:(virtual + 1) * cfg.batch_size]
+        x, y = rows_at(data, "train", mine, seq_len, cfg.stride or seq_len)
+    else:
+        x, y = data.batch_at("train", step, batch_size=cfg.batch_size, context_length=seq_len, rank=virtual,
+                             world_size=where.world_size * accum, seed=cfg.seed, order=cfg.order,  # type: ignore[arg-type]
+                             stride=cfg.stride)
     if where.device.type == "cuda":
         return x.pin_memory().to(where.device, non_blocking=True), y.pin_memory().to(where.device, non_blocking=True)
     return x.to(where.device), y.to(where.device)
@@ -224,10 +261,35 @@ def estimate_loss(model: nn.Module, data: TokenShards, table: torch.Tensor, cfg:
     """
     common = dict(batch_size=cfg.batch_size * accum, context_length=seq_len, max_batches=cfg.eval_batches,
                   full_windows_only=True, bf16=bf16, rank=where.rank, world_size=where.world_size)
-    train = evaluate(model, data, table, split="train", **common)  # type: ignore[arg-type]
+    if cfg.order == "loader":  # the textbook: a fresh shuffled loader, its first eval_batches batches
+        windows = data.plan("train", batch_size=1, context_length=seq_len, stride=cfg.stride).windows
+        picked = loader_permutation(windows, where)[:cfg.eval_batches * cfg.batch_size * accum]
+        train_loss = _mean_loss(model, data, picked, seq_len, cfg, accum, bf16, where)
+        torch.empty((), dtype=torch.int64).random_()  # the validation loader's iterator seed
+    else:
+        train_loss = evaluate(model, data, table, split="train", **common).loss  # type: ignore[arg-type]
     val = evaluate(model, data, table, split="val", **common)  # type: ignore[arg-type]
-    return {"train_loss": train.loss, "val_loss": val.loss, "val_perplexity": val.perplexity,
+    return {"train_loss": train_loss, "val_loss": val.loss, "val_perplexity": val.perplexity,
             "val_bpb": val.bits_per_byte}
+
+
+@torch.no_grad()
+def _mean_loss(model: nn.Module, data: TokenShards, windows: torch.Tensor, seq_len: int, cfg: TrainConfig,
+               accum: int, bf16: bool, where: Dist) -> float:
+    """Eval-mode mean loss over train windows (rank ``r`` takes every ``world_size``-th batch)."""
+    was_training = model.training
+    model.eval()
+    size = cfg.batch_size * accum
+    batches = [windows[i:i + size] for i in range(0, len(windows), size)]
+    total = torch.zeros(2, dtype=torch.float64)
+    for batch in batches[where.rank::where.world_size]:
+        x, y = rows_at(data, "train", batch, seq_len, cfg.stride or seq_len)
+        total += torch.tensor([loss_fn(model, x.to(where.device), y.to(where.device), bf16).item(), 1.0],
+                              dtype=torch.float64)
+    model.train(was_training)
+    if where.enabled:
+        torch.distributed.all_reduce(total)
+    return float(total[0] / total[1])
 
 
 def sample_text(model: nn.Module, vocab: tokenkit.Vocabulary, cfg: TrainConfig) -> str:
@@ -330,6 +392,12 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
     def is_eval_step(done: int) -> bool:
         return done == total or (done >= cfg.eval_start and (done - cfg.eval_start) % cfg.eval_every == 0)
 
+    perm: torch.Tensor | None = None  # order "loader": this epoch's permutation
+    perm_epoch = -1
+    if resume_from is not None and cfg.order == "loader" and "epoch_permutation" in resume_from.extra:
+        perm_epoch = int(resume_from.extra["epoch_permutation"]["epoch"])
+        perm = torch.tensor(resume_from.extra["epoch_permutation"]["windows"], dtype=torch.long)
+
     raw.train()
     if start == 0 and cfg.eval_start == 0 and total > 0:
         evaluation(0)
@@ -341,8 +409,11 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
         lr = get_lr(step, cfg, total)
         for group in optimizer.param_groups:
             group["lr"] = lr
+        epoch, index = divmod(step, plan.steps_per_epoch)
+        if cfg.order == "loader" and epoch != perm_epoch:
+            perm, perm_epoch = loader_permutation(plan.windows, where), epoch
         for micro in range(accum):
-            x, y = get_batch(data, step, micro, accum, cfg, seq_len, where)
+            x, y = get_batch(data, step, micro, accum, cfg, seq_len, where, perm, index)
             sync = not ddp or micro == accum - 1
             with (contextlib.nullcontext() if sync else net.no_sync()):  # type: ignore[operator]
                 loss = loss_fn(net, x, y, bf16) / accum
@@ -375,6 +446,8 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
                 evaluation(done)
             if save_now and where.is_main:
                 extra = dict(checkpoint_extra or {}, train_config=dataclasses.asdict(cfg))
+                if perm is not None:
+                    extra["epoch_permutation"] = {"epoch": perm_epoch, "windows": perm.tolist()}
                 run.save_checkpoint(raw, optimizer, done, extra, keep_last=cfg.keep_last)  # type: ignore[union-attr]
                 run.plot()  # type: ignore[union-attr]
             clock = time.perf_counter()  # eval and checkpoint time is not training time
@@ -385,5 +458,5 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
     return result
 
 
-__all__ = ["SCHEDULES", "TrainConfig", "TrainResult", "estimate_loss", "flops_per_token", "get_batch",
+__all__ = ["ORDERS", "SCHEDULES", "TrainConfig", "loader_permutation", "rows_at", "TrainResult", "estimate_loss", "flops_per_token", "get_batch",
            "get_lr", "loss_fn", "make_optimizer", "sample_text", "train"]

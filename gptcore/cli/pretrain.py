@@ -32,7 +32,7 @@ from gptcore.fingerprint import vocabulary_sha256
 from gptcore.generation import check_vocabulary
 from gptcore.recipes import RECIPES, recipe
 from gptcore.runs import DATA, Run
-from gptcore.training import SCHEDULES, TrainConfig, train
+from gptcore.training import ORDERS, SCHEDULES, TrainConfig, train
 from gptcore.vocab import load_vocabulary
 
 T = TrainConfig
@@ -87,8 +87,8 @@ def _flag(name: str) -> str:
               help="Tokens per optimizer step; sets --grad-accum.")
 @click.option("--seq-len", type=int, default=default(T, "seq_len"), help="[the model's context length]")
 @click.option("--stride", type=int, default=default(T, "stride"), help="Window stride [seq-len].")
-@click.option("--order", type=click.Choice(["sequential", "random"]), default=default(T, "order"),
-              show_default=True)
+@click.option("--order", type=click.Choice(ORDERS), default=default(T, "order"), show_default=True,
+              help="Batch order: seeded permutation per epoch, random windows, or DataLoader-style (textbook).")
 @click.option("--steps", type=int, default=default(T, "steps"), help=f"Budget [{T.DEFAULT_STEPS}].")
 @click.option("--epochs", type=float, default=default(T, "epochs"), help="Budget in epochs.")
 @click.option("--tokens", type=int, default=default(T, "tokens"), help="Budget in tokens.")

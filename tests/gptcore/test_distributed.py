@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,14 @@ def _pretrain(launcher: list[str], out: Path, vocab_dir: Path, data: Path, batch
     args = [*launcher, "pretrain", *TINY, "--tokenizer", str(vocab_dir), "--data", str(data), "--out", str(out),
             "--steps", "4", "--batch-size", str(batch_size), "--lr", "3e-3", "--log-every", "1",
             "--eval-every", "2", "--eval-batches", "2", "--sample-tokens", "0", "--device", "cpu"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # torchrun and every rank it started
+        raise
+    assert proc.returncode == 0, stdout + stderr
     return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
 
 

@@ -59,9 +59,11 @@ def test_logged_bits_per_byte_equal_gptcore_eval(vocab, shards):
     assert last["val_perplexity"] == pytest.approx(math.exp(direct.loss), rel=1e-9)
 
 
-def test_resume_equals_an_uninterrupted_run_with_dropout(vocab, shards, tmp_path):
+@pytest.mark.parametrize("order", ["sequential", "loader"])
+def test_resume_equals_an_uninterrupted_run_with_dropout(vocab, shards, tmp_path, order):
+    """Stopped mid-epoch (the loader order's epoch permutation must travel in the checkpoint)."""
     cfg = dict(steps=6, batch_size=2, lr=2e-3, warmup_steps=2, lr_schedule="cosine", eval_every=2,
-               log_every=1, checkpoint_every=0, seed=9, sample_tokens=3)
+               log_every=1, checkpoint_every=0, seed=9, sample_tokens=3, order=order)
     torch.manual_seed(1)
     straight = tiny(vocab, dropout=0.2)
     full = train(straight, shards, TrainConfig(**cfg), vocab=vocab)
@@ -82,6 +84,7 @@ def test_resume_equals_an_uninterrupted_run_with_dropout(vocab, shards, tmp_path
     for name, value in straight.state_dict().items():
         assert torch.equal(value, ckpt.model.state_dict()[name]), name
     assert run.steps() == [3, 6] and run.latest().name == "step-00000006"
+    assert shards.plan("train", batch_size=2, context_length=16).steps_per_epoch > 3  # mid-epoch
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "linear", "constant"])
