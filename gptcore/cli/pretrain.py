@@ -190,8 +190,10 @@ def _train_config(options: dict[str, Any]) -> TrainConfig:
     return cfg
 
 
-def _shards(options: dict[str, Any], vocab: Any, run: Run, context_length: int) -> tuple[TokenShards, str]:
-    """A prepared directory given as --data, or shards prepared into RUN/data (reused when current)."""
+def _shards(options: dict[str, Any], vocab: Any, run: Run, context_length: int, resuming: bool
+            ) -> tuple[TokenShards, str]:
+    """A prepared directory given as --data, or shards prepared into RUN/data (reused when current;
+    on --resume, sources that changed since are refused rather than re-encoded)."""
     sources = list(options["data"])
     if not sources:
         raise GptcoreError("give --data (text files, directories, corpus names or a prepared directory)")
@@ -200,7 +202,7 @@ def _shards(options: dict[str, Any], vocab: Any, run: Run, context_length: int) 
         shards.check_vocabulary(vocab)
         return shards, str(Path(sources[0]).resolve())
     prepare(vocab, sources, run.path / DATA, val_fraction=options["val_fraction"],
-            context_length=context_length, force=True)
+            context_length=context_length, force=not resuming)
     return TokenShards(run.path / DATA), DATA
 
 
@@ -251,7 +253,7 @@ def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
                 run.truncate_metrics(ckpt.step)
         seq_len = cfg.seq_len or model.config.context_length
         if where.is_main:
-            shards, data_ref = _shards(options, vocab, run, seq_len)
+            shards, data_ref = _shards(options, vocab, run, seq_len, resuming)
         torch.distributed.barrier() if where.enabled else None
         if not where.is_main:
             shards = TokenShards(out / DATA) if (out / DATA / MANIFEST).is_file() else TokenShards(options["data"][0])
@@ -292,11 +294,27 @@ def _report_start(where: Any, out: Path, options: dict[str, Any], notes: list[st
                 f"({total / plan.steps_per_epoch:.2f} epochs of {plan.steps_per_epoch} steps); device {where.device}")
 
 
+class _NoBar:
+    """What ranks other than 0 get instead of a progress bar."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, *args: Any, **kwargs: Any) -> int:
+        return 0
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def _fit(model: torch.nn.Module, shards: TokenShards, cfg: TrainConfig, vocab: Any, where: Any, run: Run,
          ckpt: Any, sha: str | None, plan: Any) -> None:
     total = cfg.total_steps(plan)
     start = ckpt.step if ckpt is not None else 0
-    with progress() as bar:
+    with progress() if where.is_main else _NoBar() as bar:
         task = bar.add_task("pretrain", total=total, completed=start)
 
         def on_event(record: dict[str, Any]) -> None:
