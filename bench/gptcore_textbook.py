@@ -87,9 +87,15 @@ def run_gptcore(epochs: int, out: Path) -> dict:
     wall = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(f"gptcore pretrain failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return read_run(out, wall)
+
+
+def read_run(out: Path, wall: float) -> dict:
+    """Evaluations and training time of a finished run directory (``metrics.jsonl``)."""
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    last = done.stdout.strip().splitlines()[-1]
-    seconds = float(last.split(" over ")[1].split(" s ")[0]) if " over " in last else float("nan")
+    logs = [r for r in records if r["kind"] == "log"]
+    steps = [b["step"] - a["step"] for a, b in zip([{"step": 0}] + logs, logs)]
+    seconds = sum(n * 512 / r["tokens_per_second"] for n, r in zip(steps, logs))
     return {"wall_seconds": wall, "train_seconds": seconds,
             "evals": [{k: r[k] for k in ("tokens", "train_loss", "val_loss", "val_bpb")}
                       for r in records if r["kind"] == "eval"]}
@@ -123,6 +129,9 @@ def main() -> None:
     parser.add_argument("--role", choices=["main", "book"], default="main", help=argparse.SUPPRESS)
     parser.add_argument("--figure", type=Path, default=ROOT / "docs" / "textbook-ch5.png")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--gptcore-run", type=Path, default=None,
+                        help="use this finished recipe run instead of running one (with --gptcore-wall)")
+    parser.add_argument("--gptcore-wall", type=float, default=float("nan"), help="its wall time, s")
     args = parser.parse_args()
     if args.role == "book":
         print(json.dumps(book_loop(args.epochs)))
@@ -131,7 +140,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gptcore-textbook-") as tmp:
         for i in range(args.repeats):  # interleaved: book, gptcore, book, gptcore ...
             books.append(run_book(args.epochs))
-            ours.append(run_gptcore(args.epochs, Path(tmp) / f"run{i}"))
+            ours.append(read_run(args.gptcore_run, args.gptcore_wall) if args.gptcore_run
+                        else run_gptcore(args.epochs, Path(tmp) / f"run{i}"))
     for name, results in (("book loop (llms-from-scratch)", books), ("gptcore --recipe textbook-ch5", ours)):
         walls = [r["wall_seconds"] for r in results]
         first, last = results[0]["evals"][0], results[0]["evals"][-1]
