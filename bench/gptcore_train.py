@@ -1,108 +1,108 @@
-"""GPT-2 124M (ctx 256, batch 2) forward+backward+AdamW step: tokens/s vs peers, one run.
+"""CPU training throughput: gptcore's loop vs the llms-from-scratch (textbook) loop, tokens/s.
 
-    python -m bench.gptcore_train --steps 6 --loss-steps 20
+    python -m bench.gptcore_train                    # GPT-2 124M, ctx 256, batch 2
+    python -m bench.gptcore_train --small --steps 8  # a 4-layer 256-wide model, quick
 
-Peers: transformers GPT2LMHeadModel (torch AdamW defaults) and llms-from-scratch GPTModel
-(AdamW defaults and fused AdamW).  gptcore: fused AdamW + SDPA, fp32 and bf16 autocast; the
-bf16 loss after --loss-steps steps is compared with fp32 on the same batches.
+Both sides train the textbook's model shape on The Verdict's GPT-2 ids with batch 2 x 256,
+PyTorch default init, dropout 0.1, AdamW(lr 4e-4, wd 0.1 on every parameter):
+
+* peer: ``llms_from_scratch.ch04.GPTModel`` stepped as ``ch05.train_model_simple`` steps it
+  (``calc_loss_batch``, ``loss.backward()``, ``optimizer.step()``, AdamW defaults);
+* gptcore: :func:`gptcore.training.train` (the loop ``gptcore pretrain`` runs) on prepared
+  token shards, log every step.
+
+Per-step tokens/s after a warm-up step; sides interleaved over ``--repeats``; medians with range.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from bench.gptcore_common import device_name, verdict_ids
-from gptcore.registry import build_model
-
-CTX, BATCH, VOCAB = 256, 2, 50257
+ROOT = Path(__file__).resolve().parents[1]
+CORPORA = ROOT.parent / "shared" / "corpora"
+CTX, BATCH = 256, 2
 
 
-def batches(n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    ids, _ = verdict_ids(n * BATCH * (CTX + 1))
-    rows = ids.view(n, BATCH, CTX + 1)
-    return [(r[:, :-1].contiguous(), r[:, 1:].contiguous()) for r in rows]
+def shape(small: bool) -> dict:
+    return dict(emb_dim=256, n_layers=4, n_heads=4) if small else dict(emb_dim=768, n_layers=12, n_heads=12)
 
 
-def run(model, opt, data, logits_of, bf16: bool = False, warmup: int = 1) -> tuple[float, float]:
-    """tokens/s over ``data`` after ``warmup`` steps, and the last loss."""
+def book_steps(ids: torch.Tensor, steps: int, small: bool) -> list[float]:
+    """Per-step tokens/s of the textbook loop (GPTModel, calc_loss_batch, AdamW defaults)."""
+    from llms_from_scratch.ch04 import GPTModel
+    from llms_from_scratch.ch05 import calc_loss_batch
+
+    s = shape(small)
+    torch.manual_seed(123)
+    model = GPTModel({"vocab_size": 50257, "context_length": CTX, "emb_dim": s["emb_dim"], "n_heads": s["n_heads"],
+                      "n_layers": s["n_layers"], "drop_rate": 0.1, "qkv_bias": False})
+    optimizer = torch.optim.AdamW(model.parameters(), lr=4e-4, weight_decay=0.1)
     model.train()
-    t0, loss = None, None
-    for i, (x, y) in enumerate(data):
-        if i == warmup:
-            t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            logits = logits_of(model, x)
-        loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
-        opt.zero_grad(set_to_none=True)
+    rates = []
+    for step in range(steps):
+        rows = torch.stack([ids[(step * BATCH + b) * CTX:(step * BATCH + b) * CTX + CTX + 1] for b in range(BATCH)])
+        t0 = time.perf_counter()
+        optimizer.zero_grad()
+        loss = calc_loss_batch(rows[:, :-1], rows[:, 1:], model, "cpu")
         loss.backward()
-        opt.step()
-    dt = time.perf_counter() - t0
-    return (len(data) - warmup) * BATCH * CTX / dt, loss.item()
+        optimizer.step()
+        loss.item()
+        rates.append(BATCH * CTX / (time.perf_counter() - t0))
+    return rates[1:]
+
+
+def gptcore_steps(data: Path, vocab, steps: int, small: bool) -> list[float]:
+    """Per-step tokens/s of gptcore.training.train with the textbook recipe's optimizer settings."""
+    from gptcore.data import TokenShards
+    from gptcore.registry import build_model
+    from gptcore.training import TrainConfig, train
+
+    torch.manual_seed(123)
+    model = build_model(preset="gpt2-124m-ctx256", vocab_size=50257, tie_weights=False, init="pytorch", **shape(small))
+    cfg = TrainConfig(steps=steps, batch_size=BATCH, lr=4e-4, lr_schedule="constant", weight_decay=0.1, decay_all=True,
+                      beta2=0.999, grad_clip=None, log_every=1, eval_every=10 ** 9, eval_start=10 ** 9,
+                      sample_tokens=0, seed=123, bf16=False)
+    cfg.eval_batches = 1
+    result = train(model, TokenShards(data), cfg, vocab=vocab)
+    return [r["tokens_per_second"] for r in result.history if r["kind"] == "log"][1:]
+
+
+def summary(rates: list[float]) -> str:
+    return f"{statistics.median(rates):7.0f} tokens/s (range {min(rates):.0f}-{max(rates):.0f}, {len(rates)} steps)"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=6, help="steps per peer (first is warm-up)")
-    parser.add_argument("--loss-steps", type=int, default=20, help="gptcore steps (fp32 and bf16)")
-    parser.add_argument("--skip-peers", action="store_true")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=6, help="steps per run (the first is a warm-up)")
+    parser.add_argument("--repeats", type=int, default=2, help="interleaved runs of each side")
+    parser.add_argument("--small", action="store_true", help="4 layers x 256 instead of GPT-2 124M")
     args = parser.parse_args()
-    data = batches(max(args.steps, args.loss_steps))
-    rows: list[tuple[str, float, str]] = []
+    from gptcore.data import TokenShards, prepare
+    from gptcore.vocab import load_vocabulary
 
-    if not args.skip_peers:
-        import transformers
-
-        try:  # `make install` adds it with --no-deps (its declared deps pull TensorFlow)
-            from llms_from_scratch.ch04 import GPTModel
-        except ImportError:
-            GPTModel = None
-            print("llms-from-scratch not installed (pip install --no-deps llms-from-scratch): peer skipped")
-
-        torch.manual_seed(0)
-        hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(n_positions=CTX))
-        tps, _ = run(hf, torch.optim.AdamW(hf.parameters(), lr=4e-4, weight_decay=0.1), data[:args.steps],
-                     lambda m, x: m(x).logits)
-        rows.append(("transformers GPT2LMHeadModel, AdamW", tps, ""))
-        del hf
-        cfg = dict(vocab_size=VOCAB, context_length=CTX, emb_dim=768, n_heads=12, n_layers=12, drop_rate=0.1,
-                   qkv_bias=False)
-        for fused in (False, True) if GPTModel is not None else ():
-            torch.manual_seed(0)
-            tb = GPTModel(cfg)
-            opt = torch.optim.AdamW(tb.parameters(), lr=4e-4, weight_decay=0.1, fused=fused or None)
-            tps, _ = run(tb, opt, data[:args.steps], lambda m, x: m(x))
-            rows.append((f"llms-from-scratch GPTModel, AdamW{' fused' if fused else ''}", tps, ""))
-            del tb
-
-    losses = {}
-    for bf16 in (False, True):
-        if bf16 and not torch.backends.mkldnn.is_available():
-            continue
-        torch.manual_seed(0)
-        model = build_model(preset="gpt2-124m-ctx256")
-        from gptcore.training import TrainConfig, make_optimizer
-        opt = make_optimizer(model, TrainConfig(lr=4e-4, weight_decay=0.1, betas=(0.9, 0.999)))
-        torch.manual_seed(1)
-        tps, loss = run(model, opt, data[:args.loss_steps], lambda m, x: m(x), bf16=bf16)
-        losses[bf16] = loss
-        rows.append((f"gptcore GPT2, fused AdamW, {'bf16 autocast' if bf16 else 'fp32'}", tps,
-                     f"loss@{args.loss_steps} = {loss:.4f}"))
-        del model, opt
-
-    base = rows[0][1] if not args.skip_peers else None
-    print(f"\nGPT-2 124M train step, ctx {CTX}, batch {BATCH}, {device_name()}, torch {torch.__version__}\n")
-    print("| implementation | tokens/s | vs transformers | note |\n|---|---:|---:|---|")
-    for name, tps, note in rows:
-        ratio = f"{tps / base:.2f}x" if base else "-"
-        print(f"| {name} | {tps:.0f} | {ratio} | {note} |")
-    if True in losses:
-        print(f"\nbf16 vs fp32 loss after {args.loss_steps} steps: "
-              f"{100 * abs(losses[True] - losses[False]) / losses[False]:.2f}% difference")
+    vocab = load_vocabulary("gpt2")
+    with tempfile.TemporaryDirectory(prefix="gptcore-bench-train-") as tmp:
+        data = Path(tmp) / "data"
+        prepare(vocab, [str(CORPORA / "the-verdict.txt")], data, val_fraction=0.1)
+        ids = torch.from_numpy(TokenShards(data).read("train", 0, TokenShards(data).tokens("train")))
+        book, ours = [], []
+        for _ in range(args.repeats):
+            book += book_steps(ids, args.steps, args.small)
+            ours += gptcore_steps(data, vocab, args.steps, args.small)
+    name = "4 x 256 GPT" if args.small else "GPT-2 124M"
+    print(f"{name}, ctx {CTX}, batch {BATCH}, fp32, CPU {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"  llms-from-scratch loop  {summary(book)}")
+    print(f"  gptcore train()         {summary(ours)}")
+    print(f"  ratio (medians)         {statistics.median(ours) / statistics.median(book):.2f}x")
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
     main()

@@ -7,9 +7,10 @@ The main path is one import away; each name loads its module on first use, so
 
     vocab = tokenkit.load("VOCAB")
     model = gptcore.build_model(preset="gpt2-124m-ctx256", vocab_size=vocab.vocab_size)
-    train_ids, val_ids = gptcore.split_tokens(vocab.encode(text))
-    gptcore.train(model, train_ids, val_ids, gptcore.TrainConfig(steps=200), out_dir="runs/verdict")
-    model = gptcore.load_model("runs/verdict/checkpoint").model
+    gptcore.prepare(vocab, ["the-verdict"], "data/verdict")
+    run = gptcore.Run.create("runs/verdict", resume=False, force=False)
+    gptcore.train(model, gptcore.TokenShards("data/verdict"), gptcore.TrainConfig(steps=200), vocab=vocab, run=run)
+    model = gptcore.load_model("runs/verdict").model
     cfg = gptcore.GenerationConfig(40, gptcore.SamplingConfig(temperature=0.8), seed=1)
     print(gptcore.generate(model, vocab, "Every effort moves you", cfg)[0])
 
@@ -37,9 +38,10 @@ _EXPORTS: dict[str, str] = {
     "SamplingConfig": "gptcore.sampling",
     "TrainConfig": "gptcore.training",
     "TrainResult": "gptcore.training",
-    "split_tokens": "gptcore.training",
     "train": "gptcore.training",
-    "resume": "gptcore.training",
+    "Run": "gptcore.runs",
+    "TokenShards": "gptcore.data",
+    "prepare": "gptcore.data",
     "Checkpoint": "gptcore.checkpoint",
     "load_checkpoint": "gptcore.checkpoint",
     "save_checkpoint": "gptcore.checkpoint",
@@ -56,7 +58,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from gptcore.inference import decode_layout
     from gptcore.registry import build_model, load_model
     from gptcore.sampling import SamplingConfig
-    from gptcore.training import TrainConfig, TrainResult, resume, split_tokens, train
+    from gptcore.data import TokenShards, prepare
+    from gptcore.runs import Run
+    from gptcore.training import TrainConfig, TrainResult, train
     from gptcore.vocab import load_vocabulary
 
 

@@ -1,193 +1,462 @@
-"""A small pretraining loop (the textbook's ch. 5 recipe) for any registered architecture.
+"""The pretraining loop: one rank-aware loop over token shards, read top to bottom.
 
-AdamW (fused when available), optional bf16 autocast, periodic eval loss, atomic checkpoints and
-bit-for-bit resume: the batch order is a pure function of ``(seed, step)`` and the RNG states
-(dropout) are stored in every checkpoint.
+``train(model, data, cfg)`` runs the same code on a laptop CPU and under ``torchrun`` on many
+GPUs (:mod:`gptcore.distributed`). Each optimizer step takes a *global batch* of
+``batch_size x grad_accum x world_size`` windows of ``seq_len`` tokens; which windows is a pure
+function of ``(seed, step)`` (:meth:`gptcore.data.TokenShards.batch_at`), and every rank reads
+its own slice of it. With the RNG states stored in each checkpoint, a resumed run therefore
+continues exactly as an uninterrupted one, dropout included.
+
+The helpers are named after what they do (as in nanoGPT's ``train.py``): :func:`get_lr`,
+:func:`get_batch`, :func:`estimate_loss`, :func:`sample_text`, :func:`make_optimizer`,
+:func:`flops_per_token`. The host waits for the device only at log, eval and checkpoint steps.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gptcore.checkpoint import Checkpoint, load_checkpoint, restore_rng, save_checkpoint, unwrap
+import tokenkit
+
+from gptcore.checkpoint import Checkpoint, restore_rng, unwrap
+from gptcore.data import EpochPlan, TokenShards
+from gptcore.distributed import Dist, mean, wrap
 from gptcore.errors import GptcoreError
+from gptcore.eval import evaluate, token_bytes
+from gptcore.generation import GenerationConfig, generate
+from gptcore.runs import Run
+from gptcore.sampling import SamplingConfig
+
+SCHEDULES = ("constant", "cosine", "linear")
+ORDERS = ("sequential", "random", "loader")
+#: Dense bf16 peak FLOP/s by device-name fragment, for MFU (no entry: MFU not reported).
+PEAK_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "4090": 165e12}
 
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings; ``seq_len`` defaults to the model's context length.
+    """Everything that shapes a run; the CLI's option defaults are read from these fields.
 
-    The CLI's option defaults are read from these fields.  ``checkpoint_every`` (steps; the
-    last step is always saved, 0 = never) applies only when :func:`train` gets an ``out_dir``.
+    Budget: give one of ``steps``, ``epochs`` or ``tokens``; none means ``steps=500``.
+    ``grad_clip`` 0 or None switches clipping off. ``decay_all`` puts weight decay on every
+    parameter (as the textbook's ``AdamW(model.parameters())``) instead of matrices only.
+    Evaluations happen after updates ``eval_start``, ``eval_start + eval_every``, ... and after
+    the last one (``eval_start=0``: before training, as nanoGPT; 1: after the first update, as
+    the textbook). ``order``: ``sequential`` and ``random`` are pure functions of ``(seed,
+    step)`` (:meth:`gptcore.data.TokenShards.window_starts`); ``loader`` shuffles each epoch
+    as ``torch.utils.data.DataLoader(shuffle=True)`` does, from the global torch RNG (see
+    :func:`loader_permutation`), so a run seeded like the textbook sees the textbook's batches.
 
-    >>> TrainConfig(steps=200).checkpoint_every
-    50
+    >>> TrainConfig(steps=10).total_steps(EpochPlan(windows=8, global_batch=2, steps_per_epoch=4, tokens_per_step=64))
+    10
     """
 
-    steps: int = 100
-    batch_size: int = 2
+    batch_size: int = 8
+    grad_accum: int = 1
+    batch_tokens: int | None = None
     seq_len: int | None = None
-    lr: float = 4e-4
+    stride: int | None = None
+    order: str = "sequential"
+    steps: int | None = None
+    epochs: float | None = None
+    tokens: int | None = None
+    lr: float = 6e-4
+    min_lr: float = 6e-5
+    warmup_steps: int = 0
+    lr_schedule: str = "cosine"
     weight_decay: float = 0.1
-    betas: tuple[float, float] = (0.9, 0.95)
+    decay_all: bool = False
+    beta1: float = 0.9
+    beta2: float = 0.95
     grad_clip: float | None = 1.0
-    eval_every: int = 10
-    eval_batches: int = 4
-    checkpoint_every: int = 50
-    seed: int = 123
-    bf16: bool = False
-    fused: bool = True
+    eval_every: int = 50
+    eval_start: int = 0
+    eval_batches: int = 10
+    log_every: int = 10
+    checkpoint_every: int = 0
+    keep_last: int = 2
+    sample_prompt: str = "Every effort moves you"
+    sample_tokens: int = 24
+    seed: int = 1337
+    bf16: bool | None = None
+    compile: bool = False
+
+    DEFAULT_STEPS = 500
+
+    def check(self) -> None:
+        """One-line errors for values no run can use."""
+        for name in ("batch_size", "grad_accum", "eval_every", "eval_batches", "log_every"):
+            if getattr(self, name) < 1:
+                raise GptcoreError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        for name in ("steps", "epochs", "tokens", "batch_tokens", "seq_len", "stride"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise GptcoreError(f"--{name.replace('_', '-')} must be positive, got {value}")
+        for name in ("warmup_steps", "checkpoint_every", "keep_last", "sample_tokens", "eval_start",
+                     "weight_decay", "min_lr"):
+            if getattr(self, name) < 0:
+                raise GptcoreError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise GptcoreError(f"--lr must be positive, got {self.lr}")
+        if self.order not in ORDERS:
+            raise GptcoreError(f"--order must be one of {', '.join(ORDERS)}, got {self.order!r}")
+        if self.lr_schedule not in SCHEDULES:
+            raise GptcoreError(f"--lr-schedule must be one of {', '.join(SCHEDULES)}, got {self.lr_schedule!r}")
+        if sum(v is not None for v in (self.steps, self.epochs, self.tokens)) > 1:
+            raise GptcoreError("give one budget: --steps, --epochs or --tokens")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise GptcoreError(f"betas must lie in [0, 1), got ({self.beta1}, {self.beta2})")
+        if self.grad_clip is not None and self.grad_clip < 0:
+            raise GptcoreError(f"--grad-clip must be >= 0 (0 = off), got {self.grad_clip}")
+
+    def accumulation(self, seq_len: int, world_size: int) -> int:
+        """Micro-batches per step: ``grad_accum``, or as many as reach ``batch_tokens``."""
+        if self.batch_tokens is None:
+            return self.grad_accum
+        per_micro = self.batch_size * seq_len * world_size
+        if self.batch_tokens % per_micro:
+            raise GptcoreError(f"--batch-tokens {self.batch_tokens} is not a multiple of batch_size x seq_len "
+                               f"x world_size = {per_micro}")
+        return self.batch_tokens // per_micro
+
+    def total_steps(self, plan: EpochPlan) -> int:
+        """Optimizer steps for the budget (``plan`` describes one epoch of the train split)."""
+        if self.steps is not None:
+            return self.steps
+        if self.epochs is not None or self.tokens is not None:
+            return plan.steps(epochs=self.epochs, tokens=self.tokens)
+        return self.DEFAULT_STEPS
 
 
 @dataclass
 class TrainResult:
-    """Loss history: dicts with ``step``, ``train_loss`` and, at eval steps, ``val_loss``."""
+    """``history``: the metrics records (log steps and eval steps) in order."""
 
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
     step: int = 0
     tokens_per_second: float = 0.0
+    train_seconds: float = 0.0
 
 
-def split_tokens(ids: list[int] | torch.Tensor, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Train / validation split at a token boundary (validation is the tail, as in the textbook)."""
-    ids = torch.as_tensor(ids, dtype=torch.long)
-    cut = int(len(ids) * (1 - val_fraction))
-    return ids[:cut], ids[cut:]
+Event = Callable[[dict[str, Any]], None]
 
 
-def windows(ids: torch.Tensor, seq_len: int) -> torch.Tensor:
-    """Start offsets of non-overlapping ``seq_len + 1`` windows (input plus shifted target)."""
-    n = (len(ids) - 1) // seq_len
-    if n < 1:
-        raise GptcoreError(f"{len(ids)} tokens are too few for one sequence of {seq_len} (+1) tokens")
-    return torch.arange(n) * seq_len
+# ------------------------------------------------------------------------------------------
+# Helpers
+# ------------------------------------------------------------------------------------------
+def get_lr(step: int, cfg: TrainConfig, total_steps: int) -> float:
+    """Learning rate for update ``step`` (0-based): linear warmup, then the schedule to ``min_lr``.
+
+    >>> cfg = TrainConfig(lr=1.0, min_lr=0.0, warmup_steps=10, lr_schedule="cosine")
+    >>> get_lr(10, cfg, 110), get_lr(60, cfg, 110), get_lr(110, cfg, 110)
+    (1.0, 0.5, 0.0)
+    """
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / (cfg.warmup_steps + 1)
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    span = max(1, total_steps - cfg.warmup_steps)
+    ratio = min(1.0, (step - cfg.warmup_steps) / span)
+    if cfg.lr_schedule == "linear":
+        return cfg.lr - ratio * (cfg.lr - cfg.min_lr)
+    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (cfg.lr - cfg.min_lr)
 
 
-def batch_at(ids: torch.Tensor, starts: torch.Tensor, step: int, cfg: TrainConfig, seq_len: int
-             ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The batch for ``step``: a seeded per-epoch shuffle, so resuming replays the same order."""
-    per_epoch = max(1, len(starts) // cfg.batch_size)
-    epoch, index = divmod(step, per_epoch)
-    order = torch.randperm(len(starts), generator=torch.Generator().manual_seed(cfg.seed + epoch))
-    picked = order[index * cfg.batch_size:(index + 1) * cfg.batch_size]
-    if len(picked) < cfg.batch_size:  # fewer windows than a batch: wrap around
-        picked = order[torch.arange(index * cfg.batch_size, (index + 1) * cfg.batch_size) % len(order)]
-    rows = torch.stack([ids[s:s + seq_len + 1] for s in starts[picked].tolist()])
-    return rows[:, :-1], rows[:, 1:]
-
-
-def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only; fused kernel when the device supports it."""
+def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    """AdamW, fused where the device has the kernel; decay on matrices only unless ``decay_all``."""
     params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.decay_all:
+        groups: list[dict[str, Any]] = [{"params": params, "weight_decay": cfg.weight_decay}]
+    else:
+        groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    betas = (cfg.beta1, cfg.beta2)
     try:
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, fused=cfg.fused or None)
-    except (RuntimeError, ValueError):
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, fused=True)
+    except (RuntimeError, ValueError):  # no fused kernel for this device / dtype
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas)
+
+
+def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager[Any]:
+    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+def use_bf16(cfg: TrainConfig, device: torch.device) -> bool:
+    """``bf16=None`` (auto): bf16 autocast on CUDA devices that support it, fp32 elsewhere."""
+    if cfg.bf16 is not None:
+        return cfg.bf16
+    return device.type == "cuda" and torch.cuda.is_bf16_supported()
 
 
 def loss_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bf16: bool = False) -> torch.Tensor:
     """Next-token cross-entropy (computed in float32 even under autocast)."""
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
-        logits = model(x)
+    with autocast(x.device, bf16):
+        logits = model(x)  # [B, T, V]
     return F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
 
 
+def loader_permutation(windows: int, where: Dist | None = None) -> torch.Tensor:
+    """An epoch's shuffle drawn as ``DataLoader(shuffle=True)`` draws it from the global RNG.
+
+    Starting an iterator draws its base seed, then ``RandomSampler`` draws the seed of the
+    generator behind ``randperm``: two int64 draws. The textbook's loop starts such an iterator
+    each epoch and for each training-loss estimate; mirroring the draws keeps its RNG stream
+    (and so its dropout masks) in step. Under DDP rank 0's permutation is broadcast.
+    """
+    torch.empty((), dtype=torch.int64).random_()  # the iterator's base seed
+    seed = int(torch.empty((), dtype=torch.int64).random_().item())
+    perm = torch.randperm(windows, generator=torch.Generator().manual_seed(seed))
+    if where is not None and where.enabled:
+        torch.distributed.broadcast(perm, 0)
+    return perm
+
+
+def rows_at(data: TokenShards, split: str, windows: torch.Tensor, seq_len: int, stride: int
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and targets for window indices ``windows`` (window ``w`` starts at ``w * stride``)."""
+    rows = torch.from_numpy(np.stack([data.read(split, int(w) * stride, seq_len + 1) for w in windows]))
+    return rows[:, :-1], rows[:, 1:]
+
+
+def get_batch(data: TokenShards, step: int, micro: int, accum: int, cfg: TrainConfig, seq_len: int,
+              where: Dist, perm: torch.Tensor | None = None, index: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Micro-batch ``micro`` of this rank at ``step``: rows of the global batch, on the device.
+
+    The global batch is drawn for ``world_size x accum`` virtual ranks; micro-step ``m`` of rank
+    ``r`` is virtual rank ``m x world_size + r``, so one process with ``grad_accum`` N sees the
+    same windows as N processes. With ``perm`` (order ``loader``) the global batch is batch
+    ``index`` of that epoch permutation.
+    """
+    virtual = micro * where.world_size + where.rank
+    if perm is not None:
+        global_batch = cfg.batch_size * accum * where.world_size
+        mine = perm[index * global_batch:(index + 1) * global_batch][virtual * cfg.batch_size:(virtual + 1) * cfg.batch_size]
+        x, y = rows_at(data, "train", mine, seq_len, cfg.stride or seq_len)
+    else:
+        x, y = data.batch_at("train", step, batch_size=cfg.batch_size, context_length=seq_len, rank=virtual,
+                             world_size=where.world_size * accum, seed=cfg.seed, order=cfg.order,  # type: ignore[arg-type]
+                             stride=cfg.stride)
+    if where.device.type == "cuda":
+        return x.pin_memory().to(where.device, non_blocking=True), y.pin_memory().to(where.device, non_blocking=True)
+    return x.to(where.device), y.to(where.device)
+
+
+def estimate_loss(model: nn.Module, data: TokenShards, table: torch.Tensor, cfg: TrainConfig, seq_len: int,
+                  bf16: bool, where: Dist, accum: int = 1) -> dict[str, float]:
+    """Eval-mode train loss (as the textbook reports it) and validation loss / perplexity / bpb.
+
+    Each over the first ``eval_batches`` global batches of full windows of its split (so the
+    windows scored do not depend on how the global batch is split into ranks and micro-steps).
+    """
+    common = dict(batch_size=cfg.batch_size * accum, context_length=seq_len, max_batches=cfg.eval_batches,
+                  full_windows_only=True, bf16=bf16, rank=where.rank, world_size=where.world_size)
+    if cfg.order == "loader":  # the textbook: a fresh shuffled loader, its first eval_batches batches
+        windows = data.plan("train", batch_size=1, context_length=seq_len, stride=cfg.stride).windows
+        picked = loader_permutation(windows, where)[:cfg.eval_batches * cfg.batch_size * accum]
+        train_loss = _mean_loss(model, data, picked, seq_len, cfg, accum, bf16, where)
+        torch.empty((), dtype=torch.int64).random_()  # the validation loader's iterator seed
+    else:
+        train_loss = evaluate(model, data, table, split="train", **common).loss  # type: ignore[arg-type]
+    val = evaluate(model, data, table, split="val", **common)  # type: ignore[arg-type]
+    return {"train_loss": train_loss, "val_loss": val.loss, "val_perplexity": val.perplexity,
+            "val_bpb": val.bits_per_byte}
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, ids: torch.Tensor, cfg: TrainConfig, seq_len: int) -> float:
-    """Mean loss over the first ``eval_batches`` windows of ``ids`` (model left as it was)."""
+def _mean_loss(model: nn.Module, data: TokenShards, windows: torch.Tensor, seq_len: int, cfg: TrainConfig,
+               accum: int, bf16: bool, where: Dist) -> float:
+    """Eval-mode mean loss over train windows (rank ``r`` takes every ``world_size``-th batch)."""
     was_training = model.training
     model.eval()
-    starts = windows(ids, seq_len)[: cfg.eval_batches * cfg.batch_size]
-    losses = []
-    for i in range(0, len(starts), cfg.batch_size):
-        rows = torch.stack([ids[s:s + seq_len + 1] for s in starts[i:i + cfg.batch_size].tolist()])
-        losses.append(loss_fn(model, rows[:, :-1], rows[:, 1:], cfg.bf16).item())
+    size = cfg.batch_size * accum
+    batches = [windows[i:i + size] for i in range(0, len(windows), size)]
+    total = torch.zeros(2, dtype=torch.float64)
+    for batch in batches[where.rank::where.world_size]:
+        x, y = rows_at(data, "train", batch, seq_len, cfg.stride or seq_len)
+        total += torch.tensor([loss_fn(model, x.to(where.device), y.to(where.device), bf16).item(), 1.0],
+                              dtype=torch.float64)
     model.train(was_training)
-    return sum(losses) / len(losses)
+    if where.enabled:
+        torch.distributed.all_reduce(total)
+    return float(total[0] / total[1])
 
 
-def train(model: nn.Module, train_ids: torch.Tensor, val_ids: torch.Tensor | None, cfg: TrainConfig, *,
-          optimizer: torch.optim.Optimizer | None = None, start_step: int = 0,
-          out_dir: str | Path | None = None, vocabulary: str | None = None,
-          on_log: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
-    """Train ``model`` from ``start_step`` to ``cfg.steps``; checkpoints go to ``out_dir/checkpoint``."""
+def sample_text(model: nn.Module, vocab: tokenkit.Vocabulary, cfg: TrainConfig) -> str:
+    """A greedy continuation of the fixed prompt (no RNG drawn: resuming stays exact)."""
+    gen = GenerationConfig(max_new_tokens=cfg.sample_tokens, sampling=SamplingConfig(greedy=True))
+    return generate(model, vocab, cfg.sample_prompt, gen)[0]
+
+
+def flops_per_token(model: nn.Module, seq_len: int) -> float:
+    """Training FLOPs per token: 6N for the matmuls plus 12·L·d·T for attention (PaLM, app. B)."""
+    config = unwrap(model).config
+    n = sum(p.numel() for p in unwrap(model).parameters())
+    n -= unwrap(model).pos_emb.weight.numel() if hasattr(unwrap(model), "pos_emb") else 0
+    layers = getattr(config, "n_layers", 0)
+    width = getattr(config, "emb_dim", 0)
+    return 6 * n + 12 * layers * width * seq_len
+
+
+def peak_flops(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((v for k, v in PEAK_FLOPS.items() if k in name), None)
+
+
+def _check_fits(model: nn.Module, data: TokenShards, seq_len: int) -> None:
+    config = unwrap(model).config
+    if seq_len > config.context_length:
+        raise GptcoreError(f"--seq-len {seq_len} exceeds the model's context_length {config.context_length}")
+    if data.manifest.tokenizer.vocab_size > config.vocab_size:
+        raise GptcoreError(f"the data's vocabulary has {data.manifest.tokenizer.vocab_size} ids; the model's "
+                           f"embedding holds {config.vocab_size}")
+
+
+# ------------------------------------------------------------------------------------------
+# The loop
+# ------------------------------------------------------------------------------------------
+def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: tokenkit.Vocabulary | None = None,
+          where: Dist | None = None, run: Run | None = None, resume_from: Checkpoint | None = None,
+          checkpoint_extra: dict[str, Any] | None = None, on_event: Event | None = None,
+          until: int | None = None) -> TrainResult:
+    """Train ``model`` on ``data``'s train split; evaluate on its val split; checkpoint into ``run``.
+
+    ``resume_from`` (a checkpoint of this run) restores the optimizer, the RNG states and the
+    step. ``on_event`` receives every metrics record (``kind`` "log" or "eval"); only rank 0
+    writes into ``run``. ``until`` stops (with a checkpoint) after that many steps of the
+    budget, as a job with a time slot would; resuming then continues the same schedule.
+    """
+    where = where or Dist()
+    cfg.check()
     seq_len = cfg.seq_len or unwrap(model).config.context_length
-    if seq_len > unwrap(model).config.context_length:
-        raise GptcoreError(f"seq_len {seq_len} exceeds the model's context_length "
-                           f"{unwrap(model).config.context_length}")
-    starts = windows(train_ids, seq_len)
-    optimizer = optimizer or make_optimizer(model, cfg)
-    result = TrainResult(step=start_step)
-    model.train()
-    t0, tokens = time.perf_counter(), 0
-    for step in range(start_step, cfg.steps):
-        x, y = batch_at(train_ids, starts, step, cfg, seq_len)
-        loss = loss_fn(model, x, y, cfg.bf16)
-        if not math.isfinite(loss.item()):
-            raise GptcoreError(f"loss became {loss.item()} at step {step + 1}")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip:
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        tokens += x.numel()
-        done = step + 1
-        record: dict[str, float] = {"step": done, "train_loss": loss.item()}
-        if val_ids is not None and len(val_ids) > seq_len and cfg.eval_every and (
-                done % cfg.eval_every == 0 or done == cfg.steps):
-            record["val_loss"] = evaluate(model, val_ids, cfg, seq_len)
+    _check_fits(model, data, seq_len)
+    accum = cfg.accumulation(seq_len, where.world_size)
+    plan = data.plan("train", batch_size=cfg.batch_size * accum, context_length=seq_len,
+                     world_size=where.world_size, stride=cfg.stride)
+    total = cfg.total_steps(plan)
+    tokens_per_step = plan.tokens_per_step
+    bf16 = use_bf16(cfg, where.device)
+    table = token_bytes(vocab) if vocab is not None else torch.ones(unwrap(model).config.vocab_size, dtype=torch.long)
+
+    raw = unwrap(model).to(where.device)
+    if where.device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    optimizer = make_optimizer(raw, cfg, where.device)
+    start = 0
+    if resume_from is not None:
+        if resume_from.optimizer_state is None:
+            raise GptcoreError(f"checkpoint {resume_from.path} has no optimizer state to resume from")
+        try:
+            optimizer.load_state_dict(resume_from.optimizer_state)
+        except (ValueError, KeyError) as exc:
+            raise GptcoreError(f"optimizer state in {resume_from.path} does not fit: {exc}") from None
+        if resume_from.rng is not None:
+            restore_rng(resume_from.rng)
+        start = resume_from.step
+    net = torch.compile(raw) if cfg.compile else raw
+    net = wrap(net, where)
+    ddp = where.enabled
+    flops = flops_per_token(raw, seq_len)
+    peak = peak_flops(where.device)
+
+    result = TrainResult(step=start)
+
+    def emit(record: dict[str, Any]) -> None:
         result.history.append(record)
+        if where.is_main and run is not None:
+            run.log(record)
+        if on_event is not None:
+            on_event(record)
+
+    def evaluation(done: int) -> None:
+        record = {"kind": "eval", "step": done, "tokens": done * tokens_per_step,
+                  **estimate_loss(raw, data, table, cfg, seq_len, bf16, where, accum)}
+        if vocab is not None and cfg.sample_tokens and cfg.sample_prompt and where.is_main:
+            record["sample"] = sample_text(raw, vocab, cfg)
+        raw.train()
+        emit(record)
+
+    def is_eval_step(done: int) -> bool:
+        return done == total or (done >= cfg.eval_start and (done - cfg.eval_start) % cfg.eval_every == 0)
+
+    perm: torch.Tensor | None = None  # order "loader": this epoch's permutation
+    perm_epoch = -1
+    if resume_from is not None and cfg.order == "loader" and "epoch_permutation" in resume_from.extra:
+        perm_epoch = int(resume_from.extra["epoch_permutation"]["epoch"])
+        perm = torch.tensor(resume_from.extra["epoch_permutation"]["windows"], dtype=torch.long)
+
+    raw.train()
+    if start == 0 and cfg.eval_start == 0 and total > 0:
+        evaluation(0)
+    train_seconds, window_seconds, window_steps = 0.0, 0.0, 0
+    clock = time.perf_counter()
+    loss_sum = torch.zeros((), device=where.device)
+    stop = total if until is None else min(total, until)
+    for step in range(start, stop):
+        lr = get_lr(step, cfg, total)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        epoch, index = divmod(step, plan.steps_per_epoch)
+        if cfg.order == "loader" and epoch != perm_epoch:
+            perm, perm_epoch = loader_permutation(plan.windows, where), epoch
+        for micro in range(accum):
+            x, y = get_batch(data, step, micro, accum, cfg, seq_len, where, perm, index)
+            sync = not ddp or micro == accum - 1
+            with (contextlib.nullcontext() if sync else net.no_sync()):  # type: ignore[operator]
+                loss = loss_fn(net, x, y, bf16) / accum
+                loss.backward()
+            loss_sum += loss.detach()
+        if cfg.grad_clip:
+            nn.utils.clip_grad_norm_(raw.parameters(), cfg.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        done = step + 1
+        window_steps += 1
+        evaluate_now = is_eval_step(done)
+        save_now = run is not None and (done in (total, stop) or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0))
+        if done % cfg.log_every == 0 or evaluate_now or save_now:
+            value = mean(loss_sum / window_steps, where).item()  # the one host sync
+            if not math.isfinite(value):
+                raise GptcoreError(f"training loss became {value} at step {done}")
+            now = time.perf_counter()
+            window_seconds = now - clock
+            train_seconds += window_seconds
+            tps = window_steps * tokens_per_step / max(window_seconds, 1e-9)
+            record = {"kind": "log", "step": done, "tokens": done * tokens_per_step, "loss": value,
+                      "lr": lr, "tokens_per_second": tps}
+            if peak:
+                record["mfu"] = tps * flops / peak
+            emit(record)
+            loss_sum.zero_()
+            window_steps = 0
+            if evaluate_now:
+                evaluation(done)
+            if save_now and where.is_main:
+                extra = dict(checkpoint_extra or {}, train_config=dataclasses.asdict(cfg))
+                if perm is not None:
+                    extra["epoch_permutation"] = {"epoch": perm_epoch, "windows": perm.tolist()}
+                run.save_checkpoint(raw, optimizer, done, extra, keep_last=cfg.keep_last)  # type: ignore[union-attr]
+                run.plot()  # type: ignore[union-attr]
+            clock = time.perf_counter()  # eval and checkpoint time is not training time
         result.step = done
-        if on_log is not None:
-            on_log(record)
-        if out_dir is not None and cfg.checkpoint_every and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
-            save_checkpoint(Path(out_dir) / "checkpoint", model, optimizer, step=done, vocabulary=vocabulary,
-                            extra={"train_config": dataclasses.asdict(cfg)})
-    result.tokens_per_second = tokens / max(time.perf_counter() - t0, 1e-9)
+    result.train_seconds = train_seconds
+    trained = result.step - start
+    result.tokens_per_second = trained * tokens_per_step / train_seconds if train_seconds else 0.0
     return result
 
 
-def resume(path: str | Path, cfg: TrainConfig | None = None) -> tuple[Checkpoint, torch.optim.Optimizer, TrainConfig]:
-    """Model, optimizer (state restored) and config from a checkpoint; RNG states are restored.
-
-    ``cfg`` overrides the stored training config (e.g. more ``steps``).
-    """
-    ckpt = load_checkpoint(path)
-    stored = ckpt.extra.get("train_config")
-    if cfg is None:
-        if stored is None:
-            raise GptcoreError(f"checkpoint {path} has no training config; pass one")
-        stored = dict(stored, betas=tuple(stored["betas"]))
-        cfg = TrainConfig(**stored)
-    ckpt.model.train()
-    optimizer = make_optimizer(ckpt.model, cfg)
-    if ckpt.optimizer_state is None:
-        raise GptcoreError(f"checkpoint {path} has no optimizer state to resume from")
-    try:
-        optimizer.load_state_dict(ckpt.optimizer_state)
-    except (ValueError, KeyError) as exc:
-        raise GptcoreError(f"optimizer state in {path} does not fit the model: {exc}") from None
-    if ckpt.rng is not None:
-        restore_rng(ckpt.rng)
-    return ckpt, optimizer, cfg
-
-
-def describe(result: TrainResult) -> dict[str, Any]:
-    """Summary numbers for the CLI."""
-    last = result.history[-1] if result.history else {}
-    vals = [r["val_loss"] for r in result.history if "val_loss" in r]
-    return {"step": result.step, "train_loss": last.get("train_loss"),
-            "val_loss": vals[-1] if vals else None, "tokens_per_second": result.tokens_per_second}
+__all__ = ["ORDERS", "SCHEDULES", "TrainConfig", "loader_permutation", "rows_at", "TrainResult", "estimate_loss", "flops_per_token", "get_batch",
+           "get_lr", "loss_fn", "make_optimizer", "sample_text", "train"]

@@ -17,6 +17,7 @@ from gptcore.cli.console import note
 from gptcore.errors import GptcoreError, PluginError, one_line
 from gptcore.generation import check_vocabulary
 from gptcore.inference import decode_layout
+from gptcore.runs import check_fingerprint
 from gptcore.sampling import SamplingConfig
 from gptcore.vocab import load_vocabulary
 
@@ -109,6 +110,7 @@ def model_and_vocab(model: str, tokenizer: str | None, loader: str | None,
             raise GptcoreError(f"no --tokenizer given and {model} records no vocabulary")
         vocab = load_vocabulary(stored)
     padding = check_vocabulary(net, vocab)
+    check_fingerprint(net, vocab, model)
     if padding:
         note(f"note: {model} has {net.config.vocab_size} embedding rows for a {vocab.vocab_size}-token "
              f"tokenizer: ids {vocab.vocab_size}..{net.config.vocab_size - 1} are padding, never sampled")

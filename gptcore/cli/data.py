@@ -17,6 +17,7 @@ from gptcore.data import MANIFEST, TokenShards, encode_sources, prepare
 from gptcore.errors import GptcoreError
 from gptcore.eval import evaluate
 from gptcore.generation import check_vocabulary
+from gptcore.runs import check_fingerprint
 from gptcore.vocab import load_vocabulary
 
 
@@ -87,6 +88,7 @@ def eval_cmd(model: str, sources: tuple[str, ...], tokenizer: str | None, split:
         raise GptcoreError(f"no --tokenizer given and neither {model} nor the data records a vocabulary")
     vocab = load_vocabulary(spec)
     check_vocabulary(loaded.model, vocab)
+    check_fingerprint(loaded.model, vocab, model)
     if shards is not None:
         shards.check_vocabulary(vocab)
         data: Any = shards

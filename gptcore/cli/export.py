@@ -6,26 +6,36 @@ from pathlib import Path
 
 import click
 
-from gptcore.cli.common import LOADER, MODEL_ARG, SETS, load_model, split_sets
+from gptcore.cli.common import LOADER, MODEL_ARG, SETS, TOKENIZER, load_model, split_sets
 from gptcore.cli.console import echo
 from gptcore.errors import GptcoreError
 from gptcore.export import export
+from gptcore.generation import check_vocabulary
+from gptcore.runs import check_fingerprint
+from gptcore.vocab import load_vocabulary
 
 
 @click.command("export")
 @MODEL_ARG
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", default="hf", show_default=True, help="An exporter of MODEL's architecture.")
+@TOKENIZER
 @LOADER
 @SETS
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
-def export_cmd(model: str, out: Path, fmt: str, loader: str | None, sets: tuple[str, ...], force: bool) -> None:
-    """Write MODEL in another format (hf: a directory transformers loads).
+def export_cmd(model: str, out: Path, fmt: str, tokenizer: str | None, loader: str | None,
+               sets: tuple[str, ...], force: bool) -> None:
+    """Write MODEL in another format (hf: a directory transformers loads, with the tokenizer).
 
     \b
-    Example: gptcore export runs/verdict/checkpoint out/hf --format hf
+    Example: gptcore export runs/tiny out/hf --format hf
     """
     if not Path(model).exists():
         raise GptcoreError(f"model not found: {model}")
-    net, _ = load_model(model, loader, None, split_sets(sets))
-    echo(f"wrote {export(net, fmt, out, force=force)}")
+    net, stored = load_model(model, loader, None, split_sets(sets))
+    spec = tokenizer or stored
+    vocab = load_vocabulary(spec) if spec else None
+    if vocab is not None:
+        check_vocabulary(net, vocab)
+        check_fingerprint(net, vocab, model)
+    echo(f"wrote {export(net, fmt, out, force=force, vocab=vocab)}")

@@ -1,93 +1,339 @@
-"""``gptcore pretrain``: text file + tokenkit vocabulary -> a trained checkpoint in ``OUT/checkpoint``.
+"""``gptcore pretrain``: a tokenkit vocabulary + text -> a run directory (:mod:`gptcore.runs`).
 
-Read top to bottom: vocabulary (:mod:`gptcore.vocab`) -> token split and loop
-(:mod:`gptcore.training`) -> model from the registry (:mod:`gptcore.registry`) -> checkpoints
-(:mod:`gptcore.checkpoint`, written by the loop).
+Read top to bottom: options (each default read from :class:`~gptcore.training.TrainConfig`;
+a ``--recipe`` fills in the ones not given; ``--resume`` takes the run's stored ones and only
+the flags given on the command line override them) -> process group
+(:mod:`gptcore.distributed`) -> vocabulary and token shards (:mod:`gptcore.data`, prepared into
+``RUN/data`` on first use) -> model (:mod:`gptcore.registry`, or the run's latest checkpoint)
+-> the loop (:mod:`gptcore.training`), which checkpoints, logs and plots into the run.
+
+Runs the same under ``torchrun --nproc_per_node N -m gptcore pretrain ...``.
 """
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
+import shutil
 from pathlib import Path
+from typing import Any
 
 import click
 import torch
+from click.core import ParameterSource
 
 from gptcore import registry
+from gptcore.checkpoint import load_checkpoint
 from gptcore.cli.common import default, parse_sets
 from gptcore.cli.console import echo, progress
+from gptcore.data import MANIFEST, TokenShards, prepare
+from gptcore.distributed import DEVICES, setup, teardown
 from gptcore.errors import GptcoreError, one_line
+from gptcore.fingerprint import vocabulary_sha256
 from gptcore.generation import check_vocabulary
-from gptcore.training import TrainConfig, describe, resume, split_tokens, train
+from gptcore.recipes import RECIPES, recipe
+from gptcore.runs import DATA, Run
+from gptcore.training import ORDERS, SCHEDULES, TrainConfig, train
 from gptcore.vocab import load_vocabulary
 
 T = TrainConfig
-VAL_FRACTION = inspect.signature(split_tokens).parameters["val_fraction"].default
+#: Options that define the model and its data: fixed for the life of a run.
+FIXED = ("arch", "preset", "sets", "tokenizer", "data", "val_fraction")
+#: Options that only steer this invocation; never stored.
+TRANSIENT = ("out", "resume", "force", "recipe")
+TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+class OptionalFloat(click.ParamType):
+    """A float, or ``none`` / ``off`` for None (``--grad-clip none``)."""
+
+    name = "float|none"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float | None:
+        if value is None or isinstance(value, float):
+            return value
+        if str(value).lower() in ("none", "off"):
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number or 'none'", param, ctx)
+
+
+def _flag(name: str) -> str:
+    return "--" + {"sets": "set"}.get(name, name).replace("_", "-")
 
 
 @click.command("pretrain")
-@click.option("--arch", default=None, help="Architecture name (e.g. gpt2).")
-@click.option("--preset", default=None, help="Preset (e.g. gpt2-124m-ctx256).")
-@click.option("--set", "sets", multiple=True, help="Config override key=value (repeatable).")
-@click.option("--tokenizer", required=True, help="tokenkit vocabulary: a path, or a name such as gpt2.")
-@click.option("--data", "data", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--steps", type=int, default=default(T, "steps"), show_default=True)
-@click.option("--batch-size", type=int, default=default(T, "batch_size"), show_default=True)
-@click.option("--seq-len", type=int, default=default(T, "seq_len"), help="Default: the model's context length.")
+@click.option("--preset", default=None, help="Model preset (gpt2-tiny, gpt2-mini, gpt2-124m-ctx256, ...).")
+@click.option("--arch", default=None, help="Architecture name, when not given by --preset.")
+@click.option("--set", "sets", multiple=True, help="Model config override key=value (repeatable).")
+@click.option("--tokenizer", default=None, help="tokenkit vocabulary: a path, or a name such as gpt2.")
+@click.option("--data", "data", multiple=True,
+              help="Text file, directory, corpus name or prepared shard directory (repeatable).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
+@click.option("--recipe", default=None, type=click.Choice(sorted(RECIPES)),
+              help="Named set of flag values (flags given still win).")
+@click.option("--resume", "resume", is_flag=True, help="Continue the run in OUT from its latest checkpoint.")
+@click.option("--force", is_flag=True, help="Start over in an OUT that holds a run (deletes it).")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--compile/--no-compile", "compile", default=default(T, "compile"), help="torch.compile the model.")
+@click.option("--bf16/--fp32", "bf16", default=default(T, "bf16"), help="bf16 autocast [auto: on CUDA].")
+@click.option("--val-fraction", type=float, default=0.1, show_default=True,
+              help="Held-out share when preparing data (documents, or the tail of one).")
+@click.option("--batch-size", type=int, default=default(T, "batch_size"), show_default=True,
+              help="Sequences per rank per micro-step.")
+@click.option("--grad-accum", type=int, default=default(T, "grad_accum"), show_default=True)
+@click.option("--batch-tokens", type=int, default=default(T, "batch_tokens"),
+              help="Tokens per optimizer step; sets --grad-accum.")
+@click.option("--seq-len", type=int, default=default(T, "seq_len"), help="[the model's context length]")
+@click.option("--stride", type=int, default=default(T, "stride"), help="Window stride [seq-len].")
+@click.option("--order", type=click.Choice(ORDERS), default=default(T, "order"), show_default=True,
+              help="Batch order: seeded permutation per epoch, random windows, or DataLoader-style (textbook).")
+@click.option("--steps", type=int, default=default(T, "steps"), help=f"Budget [{T.DEFAULT_STEPS}].")
+@click.option("--epochs", type=float, default=default(T, "epochs"), help="Budget in epochs.")
+@click.option("--tokens", type=int, default=default(T, "tokens"), help="Budget in tokens.")
 @click.option("--lr", type=float, default=default(T, "lr"), show_default=True)
+@click.option("--min-lr", type=float, default=default(T, "min_lr"), show_default=True)
+@click.option("--warmup-steps", type=int, default=default(T, "warmup_steps"), show_default=True)
+@click.option("--lr-schedule", type=click.Choice(SCHEDULES), default=default(T, "lr_schedule"), show_default=True)
 @click.option("--weight-decay", type=float, default=default(T, "weight_decay"), show_default=True)
+@click.option("--decay-all/--decay-matrices", "decay_all", default=default(T, "decay_all"),
+              help="Weight decay on every parameter (textbook) or matrices only.")
+@click.option("--beta1", type=float, default=default(T, "beta1"), show_default=True)
+@click.option("--beta2", type=float, default=default(T, "beta2"), show_default=True)
+@click.option("--grad-clip", type=OptionalFloat(), default=default(T, "grad_clip"), show_default=True,
+              help="Max gradient norm; 0 or none = off.")
 @click.option("--eval-every", type=int, default=default(T, "eval_every"), show_default=True)
+@click.option("--eval-start", type=int, default=default(T, "eval_start"), show_default=True,
+              help="First eval after this many updates (0 = before training).")
+@click.option("--eval-batches", type=int, default=default(T, "eval_batches"), show_default=True)
+@click.option("--log-every", type=int, default=default(T, "log_every"), show_default=True)
 @click.option("--checkpoint-every", type=int, default=default(T, "checkpoint_every"), show_default=True,
-              help="Also at the last step; 0 = never.")
-@click.option("--val-fraction", type=float, default=VAL_FRACTION, show_default=True)
+              help="Also at the last step; 0 = only there.")
+@click.option("--keep-last", type=int, default=default(T, "keep_last"), show_default=True,
+              help="Checkpoints kept (0 = all).")
+@click.option("--sample-prompt", default=default(T, "sample_prompt"), show_default=True)
+@click.option("--sample-tokens", type=int, default=default(T, "sample_tokens"), show_default=True)
 @click.option("--seed", type=int, default=default(T, "seed"), show_default=True)
-@click.option("--bf16", is_flag=True, help="bf16 autocast for matmuls (weights stay fp32).")
-@click.option("--resume", "resuming", is_flag=True, help="Continue from OUT/checkpoint.")
-def pretrain_cmd(arch: str | None, preset: str | None, sets: tuple[str, ...], tokenizer: str, data: Path,
-                 out_dir: Path, steps: int, batch_size: int, seq_len: int | None, lr: float, weight_decay: float,
-                 eval_every: int, checkpoint_every: int, val_fraction: float, seed: int, bf16: bool,
-                 resuming: bool) -> None:
-    """Pretrain a model on a text file (the textbook's chapter 5 loop).
+@click.pass_context
+def pretrain_cmd(ctx: click.Context, **params: Any) -> None:
+    """Pretrain a model into a run directory (config, vocabulary, checkpoints, metrics, loss.png).
 
     \b
-    Example: gptcore pretrain --preset gpt2-124m-ctx256 --tokenizer VOCAB --data the-verdict.txt --out runs/verdict
+    Example: gptcore pretrain --preset gpt2-tiny --tokenizer gpt2 --data the-verdict --out runs/tiny --steps 200
     """
-    vocab = load_vocabulary(tokenizer)
-    if not data.is_file():
-        raise GptcoreError(f"data file not found: {data}")
+    given = {name for name in params
+             if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)}
+    where = setup(params["device"])
     try:
-        text = data.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GptcoreError(f"cannot read data file {data}: {one_line(exc)}") from None
-    train_ids, val_ids = split_tokens(vocab.encode(text), val_fraction)
-    cfg = TrainConfig(steps=steps, batch_size=batch_size, seq_len=seq_len, lr=lr, weight_decay=weight_decay,
-                      eval_every=eval_every, checkpoint_every=checkpoint_every, seed=seed, bf16=bf16)
-    start, optimizer = 0, None
-    if resuming:
-        ckpt, optimizer, _ = resume(out_dir / "checkpoint", cfg)
-        model, start = ckpt.model, ckpt.step
-        echo(f"resuming at step {start}")
-    else:
-        if arch is None and preset is None:
-            raise GptcoreError("give --arch or --preset")
-        torch.manual_seed(seed)
-        try:
-            model = registry.build_model(arch, preset, vocab_size=vocab.vocab_size, **parse_sets(sets))
-        except (TypeError, ValueError) as exc:  # the config dataclass rejected a --set value
-            raise GptcoreError(f"invalid model config: {one_line(exc)}") from None
-    check_vocabulary(model, vocab)
+        _pretrain(params, given, where)
+    finally:
+        teardown()
 
-    with progress() as bar:
-        task = bar.add_task("pretrain", total=cfg.steps, completed=start)
 
-        def log(record: dict[str, float]) -> None:
-            val = f"  val {record['val_loss']:.3f}" if "val_loss" in record else ""
-            echo(f"step {int(record['step']):>6}  train {record['train_loss']:.3f}{val}")
-            bar.update(task, completed=int(record["step"]))
+def _say(where: Any, line: str = "") -> None:
+    if where.is_main:
+        echo(line)
 
-        result = train(model, train_ids, val_ids, cfg, optimizer=optimizer, start_step=start, out_dir=out_dir,
-                       vocabulary=str(Path(tokenizer).resolve()), on_log=log)
-    summary = describe(result)
-    echo(f"done: step {summary['step']}, {summary['tokens_per_second']:.0f} tokens/s, "
-         f"checkpoint {out_dir / 'checkpoint'}")
+
+def _options(params: dict[str, Any], given: set[str], run: Run | None) -> tuple[dict[str, Any], list[str]]:
+    """The run's options and a note per source: recipe, stored config, command line."""
+    notes: list[str] = []
+    options = {k: v for k, v in params.items() if k not in TRANSIENT}
+    if params["resume"]:
+        assert run is not None
+        stored = run.read_config()["options"]
+        for name in FIXED:
+            value = params[name] if name in given else stored.get(name)
+            if _norm(value) != _norm(stored.get(name)):
+                raise GptcoreError(f"{_flag(name)} {_show(params[name])} differs from the run's "
+                                   f"{_show(stored.get(name))}: the model and data of a run cannot change "
+                                   "on --resume (start a new run)")
+        changed = {k: params[k] for k in sorted(given - set(TRANSIENT))
+                   if _norm(params[k]) != _norm(stored.get(k))}
+        options = {**options, **stored, **changed}
+        if changed:
+            notes.append("overridden on the command line: " +
+                         ", ".join(f"{_flag(k)} {_show(stored.get(k))} -> {_show(v)}" for k, v in changed.items()))
+        return options, notes
+    if params["recipe"]:
+        values = recipe(params["recipe"])
+        unknown = set(values) - set(options)
+        assert not unknown, unknown
+        budget = {"steps", "epochs", "tokens"}
+        if given & budget:  # a budget on the command line replaces the recipe's
+            values = {k: v for k, v in values.items() if k not in budget}
+        kept = {k: v for k, v in values.items() if k not in given}
+        options.update(kept)
+        notes.append(f"recipe {params['recipe']}: " + ", ".join(f"{_flag(k)} {_show(v)}" for k, v in values.items()))
+        if given & set(values):
+            notes.append("command line over the recipe: " + ", ".join(_flag(k) for k in sorted(given & set(values))))
+    return options, notes
+
+
+def _norm(value: Any) -> Any:
+    return list(value) if isinstance(value, (tuple, list)) else value
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return " ".join(str(v) for v in value) or "(none)"
+    return str(value)
+
+
+def _train_config(options: dict[str, Any]) -> TrainConfig:
+    values = {k: v for k, v in options.items() if k in TRAIN_FIELDS}
+    cfg = TrainConfig(**values)
+    if cfg.grad_clip == 0:
+        cfg.grad_clip = None
+    cfg.check()
+    return cfg
+
+
+def _shards(options: dict[str, Any], vocab: Any, run: Run, context_length: int, resuming: bool
+            ) -> tuple[TokenShards, str]:
+    """A prepared directory given as --data, or shards prepared into RUN/data (reused when current;
+    on --resume, sources that changed since are refused rather than re-encoded)."""
+    sources = list(options["data"])
+    if not sources:
+        raise GptcoreError("give --data (text files, directories, corpus names or a prepared directory)")
+    if len(sources) == 1 and (Path(sources[0]) / MANIFEST).is_file():
+        shards = TokenShards(sources[0])
+        shards.check_vocabulary(vocab)
+        return shards, str(Path(sources[0]).resolve())
+    prepare(vocab, sources, run.path / DATA, val_fraction=options["val_fraction"],
+            context_length=context_length, force=not resuming)
+    return TokenShards(run.path / DATA), DATA
+
+
+def _new_model(options: dict[str, Any], vocab_size: int, seed: int) -> torch.nn.Module:
+    if options["arch"] is None and options["preset"] is None:
+        raise GptcoreError("give --preset (e.g. gpt2-tiny) or --arch")
+    torch.manual_seed(seed)  # the model is built right after seeding (as the textbook does)
+    try:
+        return registry.build_model(options["arch"], options["preset"],
+                                    **{"vocab_size": vocab_size, **parse_sets(tuple(options["sets"]))})
+    except (TypeError, ValueError) as exc:  # the config dataclass rejected a --set value
+        raise GptcoreError(f"invalid model config: {one_line(exc)}") from None
+
+
+def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
+    out: Path = params["out"]
+    resuming = bool(params["resume"])
+    if params["recipe"] and resuming:
+        raise GptcoreError("--recipe starts a run; --resume takes the run's stored options")
+    if not resuming:  # validate what needs no file before anything is written
+        options, notes = _options(params, given, None)
+        cfg = _train_config(options)
+        if not 0 < options["val_fraction"] < 1:
+            raise GptcoreError(f"--val-fraction must be between 0 and 1 (exclusive), got {options['val_fraction']}")
+        if options["tokenizer"] is None:
+            raise GptcoreError("give --tokenizer (a vocabulary path, or a name such as gpt2)")
+        vocab = load_vocabulary(options["tokenizer"])
+        model = _new_model(options, vocab.vocab_size, cfg.seed)
+        check_vocabulary(model, vocab)
+    fresh = not out.exists() or (out.is_dir() and not any(out.iterdir()))
+    run = Run.create(out, resume=resuming, force=bool(params["force"])) if where.is_main else Run(out)
+    try:
+        if resuming:
+            options, notes = _options(params, given, run)
+            cfg = _train_config(options)
+            stored = run.read_config()
+            vocab = load_vocabulary(run.vocab_path)
+            if vocabulary_sha256(vocab) != stored["vocabulary_sha256"]:
+                raise GptcoreError(f"{run.vocab_path} changed since the run started (sha256 differs)")
+            latest = run.latest()
+            if latest is None:
+                raise GptcoreError(f"run {out} has no complete checkpoint to resume from")
+            ckpt = load_checkpoint(latest)
+            model = ckpt.model
+            if dataclasses.asdict(model.config) != stored["model"]["config"]:
+                raise GptcoreError(f"checkpoint {latest} holds another model than {out}/config.json describes")
+            if where.is_main:
+                run.truncate_metrics(ckpt.step)
+        seq_len = cfg.seq_len or model.config.context_length
+        if where.is_main:
+            shards, data_ref = _shards(options, vocab, run, seq_len, resuming)
+        torch.distributed.barrier() if where.enabled else None
+        if not where.is_main:
+            shards = TokenShards(out / DATA) if (out / DATA / MANIFEST).is_file() else TokenShards(options["data"][0])
+        accum = cfg.accumulation(seq_len, where.world_size)
+        plan = shards.plan("train", batch_size=cfg.batch_size * accum, context_length=seq_len,
+                           world_size=where.world_size, stride=cfg.stride)
+        shards.plan("val", batch_size=1, context_length=seq_len)
+        if not resuming and where.is_main:
+            run.clear(keep=(DATA,))
+            sha = run.save_vocabulary(vocab)
+            run.write_config({"options": {k: _norm(v) for k, v in options.items()}, "recipe": params["recipe"],
+                              "model": {"architecture": registry.architecture_for(model).name,
+                                        "config": dataclasses.asdict(model.config)},
+                              "data": data_ref, "vocabulary_sha256": sha, "world_size": where.world_size})
+    except BaseException:
+        if fresh and where.is_main and not resuming:
+            run.close()
+            shutil.rmtree(out, ignore_errors=True)  # bad input: leave nothing behind
+        raise
+    sha = run.read_config()["vocabulary_sha256"] if where.is_main else None
+    try:
+        _report_start(where, out, options, notes, cfg, plan, seq_len, accum, model, resuming, ckpt.step if resuming else 0)
+        _fit(model, shards, cfg, vocab, where, run, ckpt if resuming else None, sha, plan)
+    finally:
+        run.close()
+
+
+def _report_start(where: Any, out: Path, options: dict[str, Any], notes: list[str], cfg: TrainConfig, plan: Any,
+                  seq_len: int, accum: int, model: torch.nn.Module, resuming: bool, step: int) -> None:
+    n_params = sum(p.numel() for p in model.parameters())
+    total = cfg.total_steps(plan)
+    _say(where, f"{'resuming' if resuming else 'run'} {out}" + (f" at step {step}" if resuming else ""))
+    for note in notes:
+        _say(where, note)
+    _say(where, "config: " + " ".join(f"{_flag(k)}={_show(v)}" for k, v in sorted(options.items())))
+    _say(where, f"model: {n_params / 1e6:.2f}M parameters; global batch {cfg.batch_size} x {accum} x "
+                f"{where.world_size} x {seq_len} = {plan.tokens_per_step:,} tokens; {total} steps "
+                f"({total / plan.steps_per_epoch:.2f} epochs of {plan.steps_per_epoch} steps); device {where.device}")
+
+
+class _NoBar:
+    """What ranks other than 0 get instead of a progress bar."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, *args: Any, **kwargs: Any) -> int:
+        return 0
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _fit(model: torch.nn.Module, shards: TokenShards, cfg: TrainConfig, vocab: Any, where: Any, run: Run,
+         ckpt: Any, sha: str | None, plan: Any) -> None:
+    total = cfg.total_steps(plan)
+    start = ckpt.step if ckpt is not None else 0
+    with progress() if where.is_main else _NoBar() as bar:
+        task = bar.add_task("pretrain", total=total, completed=start)
+
+        def on_event(record: dict[str, Any]) -> None:
+            if not where.is_main:
+                return
+            if record["kind"] == "log":
+                mfu = f"  mfu {record['mfu']:.1%}" if "mfu" in record else ""
+                bar.update(task, completed=record["step"],
+                           description=f"loss {record['loss']:.3f}  {record['tokens_per_second']:,.0f} tok/s{mfu}")
+                return
+            sample = record.get("sample")
+            echo(f"step {record['step']:>6}/{total}  tokens {record['tokens']:>10,}  train {record['train_loss']:.3f}  "
+                 f"val {record['val_loss']:.3f}  ppl {record['val_perplexity']:.1f}  bpb {record['val_bpb']:.3f}"
+                 + (f"  | {sample!r}" if sample is not None else ""))
+
+        result = train(model, shards, cfg, vocab=vocab, where=where, run=run if where.is_main else None,
+                       resume_from=ckpt, checkpoint_extra={"vocabulary_sha256": sha}, on_event=on_event)
+    if where.is_main:
+        latest = run.latest()
+        plot = run.plot()
+        echo(f"done: step {result.step}, {result.tokens_per_second:,.0f} tokens/s over {result.train_seconds:.1f} s "
+             f"of training; checkpoint {latest}" + (f"; plot {plot}" if plot else ""))

@@ -1,4 +1,9 @@
-"""Loader for gptcore's own checkpoints (any registered architecture)."""
+"""Loader for gptcore's own checkpoints (any registered architecture) and run directories.
+
+A run directory (:mod:`gptcore.runs`) stands for its newest complete checkpoint. A checkpoint's
+vocabulary reference may be relative to the checkpoint (runs write ``../../vocab``), so a moved
+run still finds the vocabulary it carries.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,17 @@ from typing import Any
 from gptcore.checkpoint import FORMAT, META, load_checkpoint
 from gptcore.errors import GptcoreError
 from gptcore.interfaces import LoadResult, Loader
+from gptcore.runs import is_run, resolve_model_path
 from gptcore.validation import check_checkpoint_meta
 from gptcore.weights import read_json
 
 
 def detect(path: Path) -> bool:
-    """A directory whose ``checkpoint.json`` declares the gptcore checkpoint format, or is
-    unreadable (a damaged checkpoint is reported by :func:`load`, naming the file, rather than
-    as a format nobody recognises)."""
+    """A run directory, or a directory whose ``checkpoint.json`` declares the checkpoint format
+    or is unreadable (a damaged checkpoint is reported by :func:`load`, naming the file, rather
+    than as a format nobody recognises)."""
+    if is_run(path):
+        return True
     meta = path / META
     if not meta.is_file():
         return False
@@ -27,15 +35,27 @@ def detect(path: Path) -> bool:
     return not isinstance(data, dict) or data.get("format") == FORMAT
 
 
+def vocabulary_reference(checkpoint: Path, stored: str | None) -> str | None:
+    """The stored vocabulary spec, with a path relative to the checkpoint made absolute."""
+    if not stored or Path(stored).is_absolute():
+        return stored
+    candidate = checkpoint / stored
+    return str(candidate.resolve()) if candidate.exists() else stored
+
+
 def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
     """Load model weights (the optimizer state is returned in ``extra`` for resuming)."""
     if overrides:
         raise GptcoreError(f"config overrides {sorted(overrides)} do not apply to checkpoint {path}")
+    path = resolve_model_path(path)
     check_checkpoint_meta(read_json(path / META, "checkpoint metadata"), path / META)
     ckpt = load_checkpoint(path)
-    return LoadResult(ckpt.model, ckpt.architecture, ckpt.vocabulary,
+    sha = ckpt.extra.get("vocabulary_sha256")
+    if sha:
+        ckpt.model.vocabulary_sha256 = sha  # checked against any vocabulary given (gptcore.runs)
+    return LoadResult(ckpt.model, ckpt.architecture, vocabulary_reference(path, ckpt.vocabulary),
                       {"step": ckpt.step, "checkpoint": ckpt})
 
 
 LOADER = Loader(name="gptcore-checkpoint", detect=detect, load=load, architectures=(),
-                description="gptcore checkpoint directory (checkpoint.json + safetensors)")
+                description="gptcore checkpoint or run directory (checkpoint.json + safetensors)")

@@ -147,25 +147,6 @@ def test_export_untied_bias_free_model(tmp_path):
         assert (ref(ids).logits - model(ids)).abs().max() <= 1e-5
 
 
-def test_pretrain_and_resume(vocab_dir, tmp_path):
-    from tests.gptcore.helpers import TEXT
-
-    data = tmp_path / "data.txt"
-    data.write_text(TEXT * 2)
-    out = tmp_path / "run"
-    common = ["--tokenizer", vocab_dir, "--data", data, "--out", out, "--batch-size", "2", "--eval-every", "2",
-              "--checkpoint-every", "2", "--lr", "3e-3"]
-    first = run("pretrain", "--preset", "gpt2-124m-ctx256", "--set", "emb_dim=32", "--set", "n_layers=1",
-                "--set", "n_heads=2", "--set", "context_length=16", "--steps", "4", *common).output
-    assert "step      4" in first and (out / "checkpoint" / "model.safetensors").is_file()
-    second = run("pretrain", "--resume", "--steps", "6", *common).output
-    assert "resuming at step 4" in second and "step      6" in second
-    assert registry.load_model(out / "checkpoint").extra["step"] == 6
-    err = run("pretrain", "--arch", "gpt2", "--tokenizer", vocab_dir, "--data", tmp_path / "none.txt",
-              "--out", out, ok=False).output
-    assert "none.txt" in err
-
-
 def test_named_tokenizer_spec_and_unknown_tokenizer():
     """``--tokenizer gpt2`` (GPT-2's own BPE, as for OpenAI's weights) works like a path."""
     from tests.conftest import corpus_path

@@ -33,6 +33,9 @@ class GPT2Config:
     tie_weights: bool = True
     layer_norm_eps: float = 1e-5
     gelu_approximate: str = "tanh"  # "tanh" (GPT-2's gelu_new) or "none" (exact erf GELU)
+    # "gpt2": N(0, 0.02) weights, residual projections scaled by 1/sqrt(2 * n_layers);
+    # "pytorch": torch's layer defaults (embeddings N(0, 1), Linear kaiming-uniform), as the textbook
+    init: str = "gpt2"
 
     def __post_init__(self) -> None:
         check_int("vocab_size", self.vocab_size, 1, 1 << 24)
@@ -50,6 +53,8 @@ class GPT2Config:
             raise ValueError(f"emb_dim {self.emb_dim} is not divisible by n_heads {self.n_heads}")
         if self.gelu_approximate not in ("tanh", "none"):
             raise ValueError(f"gelu_approximate must be 'tanh' or 'none', not {self.gelu_approximate!r}")
+        if self.init not in ("gpt2", "pytorch"):
+            raise ValueError(f"init must be 'gpt2' or 'pytorch', not {self.init!r}")
 
 
 PRESETS: dict[str, dict[str, object]] = {
@@ -60,6 +65,9 @@ PRESETS: dict[str, dict[str, object]] = {
     # Build a Large Language Model (From Scratch), ch. 5: 124M trained on The Verdict.
     "gpt2-124m-ctx256": dict(emb_dim=768, n_layers=12, n_heads=12, context_length=256,
                              dropout=0.1, qkv_bias=False),
+    # Small enough to pretrain in minutes on a laptop CPU (most parameters sit in the embedding).
+    "gpt2-tiny": dict(emb_dim=128, n_layers=4, n_heads=4, context_length=128),
+    "gpt2-mini": dict(emb_dim=256, n_layers=6, n_heads=8, context_length=256),
 }
 
 
@@ -125,11 +133,12 @@ class GPT2(nn.Module):
         self.blocks = nn.ModuleList(Block(config, i) for i in range(config.n_layers))
         self.ln_f = nn.LayerNorm(config.emb_dim, eps=config.layer_norm_eps, bias=config.bias)
         self.lm_head = nn.Linear(config.emb_dim, config.vocab_size, bias=False)
-        self.apply(self._init_weights)
-        # GPT-2 scales residual projections by 1/sqrt(2 * n_layers) at init.
-        for name, p in self.named_parameters():
-            if name.endswith("attn.proj.weight") or name.endswith("mlp.proj.weight"):
-                nn.init.normal_(p, mean=0.0, std=0.02 / (2 * config.n_layers) ** 0.5)
+        if config.init == "gpt2":
+            self.apply(self._init_weights)
+            # GPT-2 scales residual projections by 1/sqrt(2 * n_layers) at init.
+            for name, p in self.named_parameters():
+                if name.endswith("attn.proj.weight") or name.endswith("mlp.proj.weight"):
+                    nn.init.normal_(p, mean=0.0, std=0.02 / (2 * config.n_layers) ** 0.5)
         if config.tie_weights:
             self.lm_head.weight = self.tok_emb.weight
 

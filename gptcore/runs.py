@@ -1,0 +1,283 @@
+"""Run directories that travel: everything a pretraining run needs, under one folder.
+
+::
+
+    RUN/config.json                  the options the run was started with, the model config,
+                                     the vocabulary's sha256 (written atomically)
+    RUN/vocab/                       the vocabulary, copied in (``Vocabulary.save``)
+    RUN/data/                        token shards, when the run prepared them itself
+    RUN/checkpoints/step-00000090/   numbered checkpoints (:mod:`gptcore.checkpoint`)
+    RUN/checkpoints/latest           the name of the newest complete one
+    RUN/metrics.jsonl                one JSON object per log / eval step
+    RUN/loss.png                     train and validation loss against tokens seen
+    RUN/.lock                        held (``fcntl.flock``) by the process training into RUN
+
+Checkpoints name their vocabulary *relatively* (``../../vocab``), so a moved or copied run still
+finds it; they also record its sha256, so a different vocabulary of the same size is refused.
+Every file is written through :mod:`tokenkit.atomic`: a kill at any instant leaves the previous
+checkpoint or the new one, and :meth:`Run.latest` finishes or clears a half-done swap first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import tokenkit
+from tokenkit.atomic import atomic_file, recover
+
+from gptcore.checkpoint import save_checkpoint
+from gptcore.errors import GptcoreError
+from gptcore.fingerprint import vocabulary_sha256
+
+FORMAT = "gptcore-run"
+VERSION = 1
+CONFIG = "config.json"
+VOCAB = "vocab"
+DATA = "data"
+CHECKPOINTS = "checkpoints"
+LATEST = "latest"
+METRICS = "metrics.jsonl"
+PLOT = "loss.png"
+LOCK = ".lock"
+_STEP = re.compile(r"step-(\d{8})")
+
+
+def is_run(path: str | os.PathLike[str]) -> bool:
+    """A directory holding a run's ``config.json``."""
+    file = Path(path) / CONFIG
+    if not file.is_file():
+        return False
+    try:
+        return json.loads(file.read_text(encoding="utf-8")).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def checkpoint_name(step: int) -> str:
+    return f"step-{step:08d}"
+
+
+@dataclass
+class Run:
+    """One run directory. ``open`` it to train into it; reading needs no lock."""
+
+    path: Path
+    _lock: IO[str] | None = field(default=None, repr=False)
+
+    # -- creating and locking ------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], *, resume: bool, force: bool) -> Run:
+        """Lock ``path`` for training: new (refused if it holds a run, unless ``force``) or resumed."""
+        run = cls(Path(path))
+        if run.path.exists() and not run.path.is_dir():
+            raise GptcoreError(f"--out {run.path} is a file, not a run directory")
+        exists = run.path.is_dir() and any(run.path.iterdir())
+        if resume:
+            if not is_run(run.path):
+                raise GptcoreError(f"nothing to resume: {run.path} holds no run ({CONFIG} missing)")
+        elif exists and not force:
+            raise GptcoreError(f"{run.path} already holds a run; use --resume to continue it "
+                               "or --force to start over")
+        run.path.mkdir(parents=True, exist_ok=True)
+        run.lock()
+        return run
+
+    def lock(self) -> None:
+        """Hold ``RUN/.lock`` until :meth:`close`; a second process is refused with one line."""
+        handle = open(self.path / LOCK, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            handle.close()
+            raise GptcoreError(f"{self.path} is in use by {owner}; wait for it to finish") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def close(self) -> None:
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    def clear(self, keep: tuple[str, ...] = ()) -> None:
+        """Remove an old run's files (``--force``), keeping the lock this process holds and ``keep``."""
+        for entry in self.path.iterdir():
+            if entry.name == LOCK or entry.name in keep:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+    # -- config and vocabulary -------------------------------------------------------------
+    def read_config(self) -> dict[str, Any]:
+        file = self.path / CONFIG
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise GptcoreError(f"cannot read {file}: {exc}") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise GptcoreError(f"{file} is not a gptcore run config")
+        return data
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        with atomic_file(self.path / CONFIG) as tmp:
+            tmp.write_text(json.dumps({"format": FORMAT, "version": VERSION, **config}, indent=2) + "\n",
+                           encoding="utf-8")
+
+    def save_vocabulary(self, vocab: tokenkit.Vocabulary) -> str:
+        """Copy ``vocab`` into ``RUN/vocab``; returns its sha256."""
+        vocab.save(self.path / VOCAB, force=True)
+        return vocabulary_sha256(vocab)
+
+    @property
+    def vocab_path(self) -> Path:
+        return self.path / VOCAB
+
+    # -- checkpoints ------------------------------------------------------------------------
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / CHECKPOINTS
+
+    def _recover_checkpoints(self) -> None:
+        """Finish or clear what a killed checkpoint swap left (hidden ``.step-*`` siblings)."""
+        if not self.checkpoints.is_dir():
+            return
+        names = {m.group(0) for e in self.checkpoints.iterdir()
+                 if e.name.startswith(".") and (m := _STEP.search(e.name))}
+        for name in sorted(names):
+            recover(self.checkpoints / name)
+
+    def steps(self) -> list[int]:
+        """Steps of the complete checkpoints, oldest first."""
+        self._recover_checkpoints()
+        if not self.checkpoints.is_dir():
+            return []
+        return sorted(int(m.group(1)) for e in self.checkpoints.iterdir()
+                      if (m := _STEP.fullmatch(e.name)) and (e / "checkpoint.json").is_file())
+
+    def latest(self) -> Path | None:
+        """The newest complete checkpoint: the pointer's, else the highest step found."""
+        steps = self.steps()
+        pointer = self.checkpoints / LATEST
+        if pointer.is_file():
+            name = pointer.read_text(encoding="utf-8").strip()
+            m = _STEP.fullmatch(name)
+            if m and int(m.group(1)) in steps and int(m.group(1)) == max(steps):
+                return self.checkpoints / name
+        return self.checkpoints / checkpoint_name(steps[-1]) if steps else None
+
+    def save_checkpoint(self, model: Any, optimizer: Any, step: int, extra: dict[str, Any],
+                        keep_last: int = 0) -> Path:
+        """Write checkpoint ``step`` atomically, point ``latest`` at it, keep the newest ``keep_last``."""
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        target = self.checkpoints / checkpoint_name(step)
+        vocabulary = os.path.relpath(self.vocab_path, target)
+        save_checkpoint(target, model, optimizer, step=step, vocabulary=vocabulary, extra=extra)
+        with atomic_file(self.checkpoints / LATEST) as tmp:
+            tmp.write_text(target.name + "\n", encoding="utf-8")
+        if keep_last > 0:
+            for old in self.steps()[:-keep_last]:
+                shutil.rmtree(self.checkpoints / checkpoint_name(old), ignore_errors=True)
+        return target
+
+    # -- metrics and plot ---------------------------------------------------------------------
+    def log(self, record: dict[str, Any]) -> None:
+        """Append one line to ``metrics.jsonl`` (flushed: a killed run keeps what it logged)."""
+        with open(self.path / METRICS, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def metrics(self) -> list[dict[str, Any]]:
+        file = self.path / METRICS
+        if not file.is_file():
+            return []
+        out = []
+        for line in file.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:  # a line cut by a kill
+                continue
+        return out
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drop lines after ``step`` (logged by a run killed after its last checkpoint)."""
+        kept = [r for r in self.metrics() if r.get("step", 0) <= step]
+        with atomic_file(self.path / METRICS) as tmp:
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+
+    def plot(self, title: str = "") -> Path | None:
+        """``loss.png``: training and validation loss against tokens seen (the textbook's figure)."""
+        return plot_losses(self.metrics(), self.path / PLOT, title)
+
+
+def plot_losses(records: list[dict[str, Any]], out: Path, title: str = "",
+                peer: list[dict[str, Any]] | None = None, labels: tuple[str, str] = ("gptcore", "")) -> Path | None:
+    """Loss curves from metrics records (and optionally a peer's) into ``out`` atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    evals = [r for r in records if "val_loss" in r]
+    if not evals:
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    series = [(labels[0], records, "-")] + ([(labels[1], peer, "--")] if peer else [])
+    for name, recs, style in series:
+        ev = [r for r in recs if "val_loss" in r]
+        prefix = f"{name} " if peer else ""
+        ax.plot([r["tokens"] for r in ev], [r["train_loss"] for r in ev], style, color="tab:blue",
+                label=f"{prefix}training loss")
+        ax.plot([r["tokens"] for r in ev], [r["val_loss"] for r in ev], style, color="tab:orange",
+                label=f"{prefix}validation loss")
+    ax.set_xlabel("tokens seen")
+    ax.set_ylabel("loss")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_file(out) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def check_fingerprint(model: Any, vocab: tokenkit.Vocabulary, where: str = "the model") -> None:
+    """Refuse a vocabulary whose content differs from the one ``model`` was trained with.
+
+    Loaders of gptcore checkpoints set ``model.vocabulary_sha256``; other models have none and
+    are checked by size only (:func:`gptcore.generation.check_vocabulary`).
+    """
+    expected = getattr(model, "vocabulary_sha256", None)
+    if not expected:
+        return
+    got = vocabulary_sha256(vocab)
+    if got != expected:
+        raise GptcoreError(f"tokenizer {vocab.name} (sha256 {got[:12]}) is not the vocabulary {where} "
+                           f"was trained with (sha256 {expected[:12]}), though it may have the same size")
+
+
+def resolve_model_path(path: Path) -> Path:
+    """A run directory stands for its newest checkpoint; any other path for itself."""
+    if is_run(path):
+        latest = Run(path).latest()
+        if latest is None:
+            raise GptcoreError(f"run {path} has no complete checkpoint yet")
+        return latest
+    return path
+
+
+__all__ = ["CHECKPOINTS", "CONFIG", "DATA", "METRICS", "PLOT", "Run", "check_fingerprint", "checkpoint_name", "is_run",
+           "plot_losses", "resolve_model_path"]

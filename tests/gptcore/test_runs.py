@@ -1,0 +1,90 @@
+"""Run directories survive a kill at every instant of a checkpoint write: the newest complete
+checkpoint is found, the killed write's leftovers are removed, and resuming from it ends with the
+weights of an uninterrupted run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from gptcore import testing
+from gptcore.checkpoint import load_checkpoint
+from gptcore.data import TokenShards, prepare
+from gptcore.runs import Run
+from gptcore.training import TrainConfig, train
+
+TINY = dict(context_length=16, emb_dim=16, n_layers=1, n_heads=2, dropout=0.1)
+CFG = dict(steps=4, batch_size=2, lr=2e-3, eval_every=4, checkpoint_every=2, keep_last=1, sample_tokens=0, seed=3)
+
+# The child trains into RUN and dies (os._exit) at the K-th os.replace: every rename of the
+# checkpoint swap, the "latest" pointer and the plot, at both checkpoints (steps 2 and 4).
+CHILD = textwrap.dedent("""
+    import os, sys
+    import torch
+    from gptcore import testing
+    from gptcore.data import TokenShards
+    from gptcore.runs import Run
+    from gptcore.training import TrainConfig, train
+    from gptcore.vocab import load_vocabulary
+    run_dir, data, vocab_dir, k = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    tiny, cfg = {tiny!r}, {cfg!r}
+    vocab = load_vocabulary(vocab_dir)
+    run = Run.create(run_dir, resume=False, force=False)
+    run.save_vocabulary(vocab)
+    model = testing.build_tiny("gpt2", dict(tiny, vocab_size=vocab.vocab_size))
+    torch.manual_seed(1)
+    real, calls = os.replace, [0]
+    def dying_replace(a, b):
+        calls[0] += 1
+        if calls[0] == k:
+            os._exit(9)
+        real(a, b)
+    os.replace = dying_replace
+    train(model, TokenShards(data), TrainConfig(**cfg), vocab=vocab, run=run)
+    """).format(tiny=TINY, cfg=CFG)
+RENAMES = 8  # 4 per checkpoint: tmp -> new -> checkpoint, latest pointer, loss.png
+
+
+@pytest.fixture(scope="module")
+def setup(vocab, vocab_dir, tmp_path_factory):
+    from tests.gptcore.helpers import TEXT
+
+    root = tmp_path_factory.mktemp("crash")
+    (root / "text.txt").write_text(TEXT * 2)
+    prepare(vocab, [str(root / "text.txt")], root / "data", val_fraction=0.2)
+    model = testing.build_tiny("gpt2", dict(TINY, vocab_size=vocab.vocab_size))
+    torch.manual_seed(1)
+    train(model, TokenShards(root / "data"), TrainConfig(**CFG), vocab=vocab)
+    return root, model.state_dict()
+
+
+@pytest.mark.parametrize("kill_at", range(1, RENAMES + 2))
+def test_kill_at_each_rename_of_a_checkpoint_write_is_recovered(setup, vocab, vocab_dir, tmp_path, kill_at):
+    root, expected = setup
+    run_dir = tmp_path / "run"
+    child = subprocess.run([sys.executable, "-c", CHILD, str(run_dir), str(root / "data"), str(vocab_dir),
+                            str(kill_at)], capture_output=True, text=True, timeout=120)
+    assert child.returncode == (9 if kill_at <= RENAMES else 0), child.stderr
+    run = Run(run_dir)
+    latest = run.latest()
+    leftovers = [p.name for p in (run_dir / "checkpoints").iterdir() if p.name.startswith(".step-")]
+    assert leftovers == []
+    if latest is None:  # killed before the first checkpoint was complete
+        assert kill_at <= 1
+        return
+    step = load_checkpoint(latest).step
+    # The first checkpoint is complete once its new copy is renamed (kill 2 and later).
+    assert step == (2 if kill_at <= 5 else 4), (kill_at, run.steps())
+    run.lock()
+    run.truncate_metrics(step)
+    ckpt = load_checkpoint(latest)
+    train(ckpt.model, TokenShards(root / "data"), TrainConfig(**CFG), vocab=vocab, run=run, resume_from=ckpt)
+    run.close()
+    for name, value in expected.items():
+        assert torch.equal(value, ckpt.model.state_dict()[name]), name
+    assert run.steps()[-1] == 4
