@@ -3,7 +3,8 @@
 
 One module per area, each defining plain click commands that this file adds to the group:
 :mod:`.plugins` (list), :mod:`.generate` (generate, next, diversity), :mod:`.pretrain`,
-:mod:`.export`, :mod:`.data` (prepare, eval).  Errors pass through one adapter (:mod:`.errors`); output through one console
+:mod:`.export`, :mod:`.data` (prepare, eval),
+:mod:`.sweep` (vocab-sweep).  Errors pass through one adapter (:mod:`.errors`); output through one console
 (:mod:`.console`).  Only this package prints.  ``docs/cli-gptcore.md`` is generated from the
 help texts by :mod:`.reference`.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import click
 
-from gptcore.cli import data, export, generate, plugins, pretrain
+from gptcore.cli import data, export, generate, plugins, pretrain, sweep
 from gptcore.cli.errors import DEBUG_ENV, GuardedGroup
 
 
@@ -36,5 +37,6 @@ main.add_command(pretrain.pretrain_cmd)
 main.add_command(export.export_cmd)
 main.add_command(data.prepare_cmd)
 main.add_command(data.eval_cmd)
+main.add_command(sweep.vocab_sweep_cmd)
 
 __all__ = ["main"]
