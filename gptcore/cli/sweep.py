@@ -26,7 +26,7 @@ def _table(result: SweepResult) -> list[str]:
     return lines
 
 
-@click.command("vocab-sweep")
+@click.command("vocab-sweep", short_help="Bits per byte against vocabulary size: one model pretrained per vocabulary.")
 @click.argument("corpus", nargs=-1, required=True)
 @click.option("--vocab", "sizes", default=",".join(map(str, default(S, "sizes"))), show_default=True,
               help="Comma-separated vocabulary sizes (k = thousands); 256 = the bare byte vocabulary.")
