@@ -675,9 +675,6 @@ def _encode_all(scan: _Scan, pairs: Sequence[tuple[str, Path]], encoder: _Encode
                 on_progress: Callable[[int], None] | None) -> dict[str, _SplitWriter]:
     """Pass 2: stream every document into its split's writer; ``val_fraction=None``: all train."""
     writers = {s: _SplitWriter(directory, s, dtype, shard_tokens, eot) for s in SPLITS}
-    n_docs = len(scan.keys)
-    in_val = (_val_mask(scan.keys, val_fraction) if val_fraction is not None and n_docs > 1
-              else np.zeros(n_docs, dtype=bool))
     pipe = _Pipeline(encoder, workers or os.cpu_count() or 1, vocab_size)
 
     def feed(writer: _SplitWriter, name: str, pieces: Iterable[str]) -> None:
@@ -692,20 +689,52 @@ def _encode_all(scan: _Scan, pairs: Sequence[tuple[str, Path]], encoder: _Encode
             pipe.put_text(writer, chunk)
 
     try:
-        for index, (name, pieces) in enumerate(_documents(scan, pairs)):
-            if val_fraction is not None and n_docs == 1:
-                cut = int((1 - val_fraction) * scan.first_doc_chars)
-                head, tail = _split_tail(pieces, cut)
-                feed(writers["train"], name, head)
-                feed(writers["val"], name, tail)
-            else:
-                feed(writers["val" if in_val[index] else "train"], name, pieces)
+        for split, name, pieces in _split_stream(scan, pairs, val_fraction):
+            feed(writers[split], name, pieces)
         pipe.finish()
     finally:
         pipe.close()
         for writer in writers.values():
             writer.close()
     return writers
+
+
+def _split_stream(scan: _Scan, pairs: Sequence[tuple[str, Path]], val_fraction: float | None
+                  ) -> Iterator[tuple[str, str, Iterator[str]]]:
+    """``(split, source name, text pieces)`` per document part, in source order: the one place
+    that decides the split (see the module docstring); ``val_fraction=None`` puts all in train.
+
+    A single document yields its train head, then its validation tail: consume each part's
+    pieces before asking for the next part.
+    """
+    n_docs = len(scan.keys)
+    in_val = (_val_mask(scan.keys, val_fraction) if val_fraction is not None and n_docs > 1
+              else np.zeros(n_docs, dtype=bool))
+    for index, (name, pieces) in enumerate(_documents(scan, pairs)):
+        if val_fraction is not None and n_docs == 1:
+            head, tail = _split_tail(pieces, int((1 - val_fraction) * scan.first_doc_chars))
+            yield "train", name, head
+            yield "val", name, tail
+        else:
+            yield ("val" if in_val[index] else "train"), name, pieces
+
+
+def split_documents(sources: Sequence[str], *, val_fraction: float = 0.1, seed: int = 0
+                    ) -> Iterator[tuple[str, str, str]]:
+    """``(split, source name, text)`` for every document part, split exactly as :func:`prepare`
+    splits them with the same ``val_fraction`` and ``seed``.
+
+    For work that needs the text of one split before any shards exist, such as training a
+    vocabulary on the training split only (``gptcore vocab-sweep``). Each part is returned
+    whole, so this holds one document in memory at a time.
+    """
+    _check_fraction(val_fraction)
+    pairs = resolve_sources(sources)
+    scan = _scan(pairs, seed)
+    if not scan.keys:
+        raise GptcoreError(f"no documents in {', '.join(n for n, _ in pairs)}")
+    for split, name, pieces in _split_stream(scan, pairs, val_fraction):
+        yield split, name, "".join(pieces)
 
 
 def encode_sources(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Sequence[str], *,
@@ -878,4 +907,4 @@ class TokenShards:
 
 __all__ = ["EpochPlan", "Manifest", "SourceInfo", "SplitInfo", "ShardInfo", "TokenShards",
            "TokenizerInfo", "dtype_for", "encode_sources", "eot_id", "make_encoder", "prepare",
-           "read_manifest", "resolve_sources"]
+           "read_manifest", "resolve_sources", "split_documents"]

@@ -132,8 +132,9 @@ def test_train_small_gpt(tmp_path, monkeypatch):
     assert len(val) == 4 and min(val) < first - 1
     samples = [line for line in out.splitlines() if line.startswith("I had always thought")]
     assert len(samples) == 2 and all(len(s) > len("I had always thought") for s in samples)
-    checkpoint = tmp_path / "runs" / "verdict-tiny" / "checkpoint"
-    assert (checkpoint / "model.safetensors").is_file()
+    checkpoints = sorted((tmp_path / "runs" / "verdict-tiny" / "checkpoints").glob("step-*"))
+    assert checkpoints and (checkpoints[-1] / "model.safetensors").is_file()
+    assert (tmp_path / "runs" / "verdict-tiny" / "vocab" / "tokenkit.json").is_file()
     assert (tmp_path / "verdict-1000" / "tokenkit.json").is_file()
 
 

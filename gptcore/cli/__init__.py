@@ -3,9 +3,10 @@
 
 One module per area, each defining plain click commands that this file names in
 :data:`COMMANDS`: :mod:`.plugins` (list), :mod:`.generate` (generate, next, diversity),
-:mod:`.pretrain`, :mod:`.export`, :mod:`.data` (prepare, eval), :mod:`.new_plugin`.  Errors pass
-through one adapter (:mod:`.errors`); output through one console (:mod:`.console`).  Only this
-package prints.  ``docs/cli.md`` is generated from the help texts by ``docs/gen_cli_reference.py``.
+:mod:`.pretrain`, :mod:`.export`, :mod:`.data` (prepare, eval), :mod:`.sweep` (vocab-sweep),
+:mod:`.new_plugin`.  Errors pass through one adapter (:mod:`.errors`); output through one console
+(:mod:`.console`).  Only this package prints.  ``docs/cli.md`` is generated from the help texts
+by ``docs/gen_cli_reference.py``.
 
 The group is lazy: a command's module (and torch, which every command needs) is imported only
 when that command runs, so ``gptcore --help`` lists the commands from the one-line summaries
@@ -43,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
              "Loss, perplexity and bits per byte of MODEL (checkpoint or any loadable model) on text."),
     "new-plugin": ("gptcore.cli.new_plugin", "new_plugin_cmd",
                    "Write a working plugin skeleton NAME (model, loader, exporter, tests) into OUT."),
+    "vocab-sweep": ("gptcore.cli.sweep", "vocab_sweep_cmd",
+                    "Bits per byte against vocabulary size: one model pretrained per vocabulary."),
 }
 
 
