@@ -108,11 +108,11 @@ def figure(book: dict, ours: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for name, result, style in (("book loop", book, "--"), ("gptcore --recipe textbook-ch5", ours, "-")):
+    for name, result, style in (("book loop", book, "o"), ("gptcore --recipe textbook-ch5", ours, "-")):
         ev = result["evals"]
-        ax.plot([e["tokens"] for e in ev], [e["train_loss"] for e in ev], style, color="tab:blue",
-                label=f"{name}: training ({result['wall_seconds']:.0f} s)")
-        ax.plot([e["tokens"] for e in ev], [e["val_loss"] for e in ev], style, color="tab:orange",
+        ax.plot([e["tokens"] for e in ev], [e["train_loss"] for e in ev], style, color="tab:blue", markersize=4,
+                label=f"{name}: training ({result['wall_seconds']:.0f} s wall)")
+        ax.plot([e["tokens"] for e in ev], [e["val_loss"] for e in ev], style, color="tab:orange", markersize=4,
                 label=f"{name}: validation")
     ax.set_xlabel("tokens seen")
     ax.set_ylabel("loss")
