@@ -48,19 +48,13 @@ def listing(directory: Path) -> list[str]:
 
 CHILD = textwrap.dedent("""
     import os, sys
-    from tokenkit import atomic
     from gptcore import testing
     from gptcore.checkpoint import save_checkpoint
     target, k = sys.argv[1], int(sys.argv[2])
     model = testing.build_tiny("gpt2", dict(vocab_size=64, context_length=16, emb_dim=16, n_layers=1,
                                             n_heads=2), seed=1)
-    real, calls = os.replace, [0]
-    def dying_replace(a, b):
-        calls[0] += 1
-        if calls[0] == k:
-            os._exit(9)
-        real(a, b)
-    atomic.os.replace = dying_replace
+    from tests.killswitch import die_at_kth_replace
+    die_at_kth_replace(k)
     if k == 0:
         import gptcore.checkpoint as c
         c.save_file = lambda *a, **kw: os._exit(9)

@@ -38,13 +38,8 @@ CHILD = textwrap.dedent("""
     run.save_vocabulary(vocab)
     model = testing.build_tiny("gpt2", dict(tiny, vocab_size=vocab.vocab_size))
     torch.manual_seed(1)
-    real, calls = os.replace, [0]
-    def dying_replace(a, b):
-        calls[0] += 1
-        if calls[0] == k:
-            os._exit(9)
-        real(a, b)
-    os.replace = dying_replace
+    from tests.killswitch import die_at_kth_replace
+    die_at_kth_replace(k)
     train(model, TokenShards(data), TrainConfig(**cfg), vocab=vocab, run=run)
     """).format(tiny=TINY, cfg=CFG)
 RENAMES = 8  # 4 per checkpoint: tmp -> new -> checkpoint, latest pointer, loss.png

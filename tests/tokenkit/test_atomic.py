@@ -19,14 +19,8 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     from tokenkit import atomic
     target, k = Path(sys.argv[1]), int(sys.argv[2])
-    real = os.replace
-    calls = [0]
-    def dying_replace(a, b):
-        calls[0] += 1
-        if calls[0] == k:
-            os._exit(9)
-        real(a, b)
-    atomic.os.replace = dying_replace
+    from tests.killswitch import die_at_kth_replace
+    die_at_kth_replace(k)
     with atomic.atomic_directory(target, force=True) as tmp:
         (tmp / "data.txt").write_text("new")
         if k == 0:

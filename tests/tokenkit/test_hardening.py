@@ -136,17 +136,11 @@ def test_cli_absurd_vocab_warns_with_the_actual_size(tmp_path: Path) -> None:
 # -- a kill at every step of a vocabulary save ---------------------------------------------------
 CHILD = textwrap.dedent("""
     import os, sys
-    from tokenkit import atomic
     from tokenkit.training import train_from_texts
     target, k = sys.argv[1], int(sys.argv[2])
     vocab = train_from_texts([open(sys.argv[3], encoding="utf-8").read()], 320).vocabulary
-    real, calls = os.replace, [0]
-    def dying_replace(a, b):
-        calls[0] += 1
-        if calls[0] == k:
-            os._exit(9)
-        real(a, b)
-    atomic.os.replace = dying_replace
+    from tests.killswitch import die_at_kth_replace
+    die_at_kth_replace(k)
     if k == 0:
         from tokenkit.backends.hf import HFVocabulary
         HFVocabulary._write_backend_file = lambda self, d: os._exit(9)
