@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -24,6 +25,7 @@ from tokenkit import metrics
 from tokenkit.atomic import atomic_file
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.errors import TokenkitError
+from tokenkit.htmltables import images_html, rows_html
 from tokenkit.specs import load_vocabulary
 from tokenkit.textio import read_text_source
 from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary
@@ -99,6 +101,9 @@ class BenchResult:
     corpora: list[str]
     parity: dict[str, dict[str, float]] = field(default_factory=dict)  # vocab -> lang -> ratio
     parity_tokens: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def _repr_html_(self) -> str:  # notebooks: the table, then the plots
+        return rows_html(self.rows) + images_html(_pictures(self))
 
     def row(self, vocab: str, corpus: str) -> BenchRow:
         for r in self.rows:
@@ -312,3 +317,12 @@ def _unique(labels: list[str]) -> list[str]:
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     """JSON has no infinity: write it as null."""
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+def _pictures(result: BenchResult) -> list[bytes]:
+    """The plots of ``result`` as PNG bytes (drawn into a temporary directory)."""
+    from tokenkit import plots  # lazy: matplotlib is heavy and only notebooks ask for pictures
+
+    with tempfile.TemporaryDirectory() as tmp:
+        drawn = plots.bench_plots(result, Path(tmp) / "plot.png")
+        return [p.read_bytes() for p in (drawn if isinstance(drawn, list) else [drawn])]

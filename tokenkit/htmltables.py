@@ -6,6 +6,7 @@ can import it at the top without a cycle.
 
 from __future__ import annotations
 
+import base64
 import html
 from typing import Any
 
@@ -33,3 +34,27 @@ def oov_html(report: Any) -> str:
         for g, s in report.groups.items())
     verdict = "lossless" if report.lossless else f"{len(report.lost)} characters lost"
     return f"<table class='tk-oov'>{head}{rows}</table><div>round trip: {verdict}</div>"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, (list, tuple, dict)):
+        return html.escape(str(len(value)) + " items")
+    return html.escape(str(value))
+
+
+def rows_html(rows: list[Any], css_class: str = "tk-rows") -> str:
+    """Dataclass rows (all of one type) as an HTML table, one column per field."""
+    if not rows:
+        return "<p>no rows</p>"
+    names = list(vars(rows[0]))
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(getattr(r, n))}</td>" for n in names) + "</tr>"
+                   for r in rows)
+    return f"<table class='{css_class}'><tr>{head}</tr>{body}</table>"
+
+
+def images_html(pngs: list[bytes]) -> str:
+    """PNG pictures inlined as ``data:`` URIs (a notebook cell shows them without files)."""
+    return "".join(f"<img src='data:image/png;base64,{base64.b64encode(png).decode()}'>" for png in pngs)

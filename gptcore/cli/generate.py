@@ -10,6 +10,7 @@ import torch
 from tokenkit import Vocabulary
 from tokenkit.atomic import atomic_file
 from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special, check_output_file
+from tokenkit.plotfonts import use_cjk_fonts
 from tokenkit.textio import check_unicode
 
 from gptcore.cli.common import LOADER, MODEL_ARG, SETS, TOKENIZER, config, default, model_and_vocab, sampling, sampling_options
@@ -171,6 +172,7 @@ def _plot(path: Path, dist: list[tuple[int, float]], labels: list[str], title: s
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    use_cjk_fonts()  # prompts and tokens may be Japanese, Korean, emoji
     fig, ax = plt.subplots(figsize=(max(5, len(dist) * 0.6), 3.5))
     ax.bar(range(len(dist)), [p for _, p in dist])
     ax.set_xticks(range(len(dist)), labels, rotation=60, ha="right")

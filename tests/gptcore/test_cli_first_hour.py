@@ -74,3 +74,15 @@ def test_next_plot_refuses_to_overwrite_without_force(chat_ckpt, tmp_path):
     run("next", chat_ckpt, "--prompt", "the", "--plot", plot, "--force")
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["next.png"]  # no temp file left
+
+
+def test_next_plot_draws_japanese_and_emoji_labels(tmp_path):
+    """`gptcore next --plot` uses tokenkit's CJK/emoji font chain: no glyph is missing."""
+    import warnings
+
+    from gptcore.cli.generate import _plot
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*[Gg]lyph.*missing.*")
+        _plot(tmp_path / "next.png", [(1, 0.6), (2, 0.4)], ["吾輩", "🥺"], "next token after '吾輩は猫'")
+    assert (tmp_path / "next.png").stat().st_size > 0

@@ -47,6 +47,9 @@ def test_bench_numbers_equal_tokenkit_report(vocab_dirs):
         assert row.compression_ratio == pytest.approx(rep["ratio"])
         assert row.bytes_per_token == pytest.approx(rep["bytes_per_token"])
         assert row.chars_per_token == pytest.approx(rep["chars_per_token"])
+    shown = result._repr_html_()  # a notebook cell: the table, then the bench plots inlined
+    assert shown.count("<tr>") == 1 + len(result.rows) and "mixed-sp" in shown
+    assert shown.count("data:image/png;base64,") == 2  # bits and compression (no parity here)
 
 
 def test_bench_row_metrics_follow_their_definitions(vocab_dirs):

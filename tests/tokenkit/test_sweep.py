@@ -57,6 +57,8 @@ def test_sweep_measures_only_heldout_text(tmp_path, monkeypatch):
     assert small.tokens_per_byte == pytest.approx(small.tokens / small.heldout_bytes)
     assert small.compression_ratio == pytest.approx(
         8 * small.heldout_bytes / (small.tokens * small.bits_per_token))
+    shown = result._repr_html_()  # a notebook cell: the table, then the sweep plot inlined
+    assert shown.count("<tr>") == 3 and shown.count("data:image/png;base64,") == 1
 
 
 def test_sweep_command_writes_csv_and_png(tmp_path):
