@@ -67,7 +67,7 @@ def classify(vocab: Vocabulary, unit: str, ids: list[int] | None = None) -> Unit
     how_lost = None
     if decoded == unit:
         pieces = [vocab.token_bytes(i) for i in ids]
-        whole = all(p is not None and not vocab.is_byte_fallback(i) and _is_utf8(p)
+        whole = all(p is not None and not vocab.is_byte_fallback(i) and is_utf8(p)
                     for i, p in zip(ids, pieces))
         fate = WHOLE if whole else BYTES
     else:
@@ -85,7 +85,7 @@ def classify(vocab: Vocabulary, unit: str, ids: list[int] | None = None) -> Unit
                       how_lost=how_lost, n_tokens=len(ids), decoded=decoded)
 
 
-def _is_utf8(data: bytes) -> bool:
+def is_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:

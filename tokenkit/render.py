@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokenkit.metrics import BitsReport, bits_report_from_ids
-from tokenkit.oov import LOST, classify
+from tokenkit.oov import LOST, classify, is_utf8
 from tokenkit.vocabulary import Vocabulary
 
 #: Whitespace made visible (the same marks as tokenkit.report).
@@ -112,13 +112,6 @@ class TokenView:
         return to_text(self)
 
 
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
 
 def _char_starts(text: str) -> list[int]:
     """Byte offset where each character starts, plus the total length at the end."""
@@ -181,7 +174,7 @@ def view(vocab: Vocabulary, text: str, ids: list[int] | None = None, name: str =
         c0 = byte_to_char[found]
         c1 = _ceil_char(byte_to_char, boundary, end)
         split = found not in boundary or end not in boundary
-        byte_piece = split or vocab.is_byte_fallback(tid) or not _is_utf8(data)
+        byte_piece = split or vocab.is_byte_fallback(tid) or not is_utf8(data)
         lost = any(text[c] in lost_set for c in range(c0, c1))
         pieces.append(TokenPiece(index, tid, data, backend, c0, c1, byte_piece, lost, tid in specials))
         pos = end

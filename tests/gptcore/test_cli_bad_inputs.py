@@ -12,7 +12,6 @@ directory. Both trees are snapshotted before and after. ``pretrain``'s own cases
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from gptcore import testing
 from gptcore.checkpoint import save_checkpoint
 from gptcore.cli import main
 
+from tests.disk import snapshot
 from tests.gptcore.helpers import TEXT, save_hf_gpt2, train_vocab
 
 Shared = dict[str, str]
@@ -242,15 +242,6 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
             "hf": str(hf), "corpus": str(root / "corpus.txt")}
 
 
-def snapshot(*roots: Path) -> dict[str, tuple[int, int]]:
-    out = {}
-    for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):
-            for name in dirnames + filenames:
-                p = Path(dirpath) / name
-                st = p.lstat()
-                out[str(p)] = (st.st_size if p.is_file() else 0, st.st_mtime_ns)
-    return out
 
 
 def test_there_are_enough_cases() -> None:

@@ -10,7 +10,6 @@ the row's own directory. The whole tree (shared and own) is snapshotted before a
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from click.testing import CliRunner
 from tokenkit.cli import main
 from tokenkit.training import train_from_texts
 
+from tests.disk import snapshot
 from tests.tokenkit.helpers import MIXED_TEXT
 
 Setup = Callable[[Path], None] | None
@@ -243,16 +243,6 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             "root": str(root)}
 
 
-def snapshot(*roots: Path) -> dict[str, tuple[int, int]]:
-    """Every path under ``roots`` with its size and mtime."""
-    out = {}
-    for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):
-            for name in dirnames + filenames:
-                p = Path(dirpath) / name
-                st = p.lstat()
-                out[str(p)] = (st.st_size if p.is_file() else 0, st.st_mtime_ns)
-    return out
 
 
 def test_there_are_enough_cases() -> None:
