@@ -19,7 +19,9 @@ Rules
    ``LongTensor [B, T]``, the result a float tensor ``[B, T, vocab_size]``.  Attention is causal.
 3. **KV cache.** With a :class:`~gptcore.kvcache.KVCache` ``cache``, the tokens in
    ``input_ids`` come *after* the ``cache.seq_len`` tokens already cached: their positions (and
-   rotary angles) start at ``cache.seq_len``, so read it *before* updating.  Every attention
+   rotary angles) start at ``cache.seq_len``, so read it *before* updating, once in the model's
+   ``forward`` before the first layer runs (``seq_len`` counts layer 0's entries: a later layer
+   that reads it itself gets a position already advanced by this chunk).  Every attention
    layer ``i`` calls ``k, v = cache.update(i, k, v)`` with its new keys/values shaped
    ``[B, H_kv, T, D]`` and attends over the returned full tensors; queries at position ``p``
    may see keys ``<= p``.  With grouped-query attention store the ``H_kv`` key/value heads, not
