@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tokenkit.protowire import WireError, read_varint
 
 from gptcore.errors import GptcoreError
 
@@ -104,24 +105,8 @@ def unmask_crc(masked: int) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-class _Malformed(ValueError):
+class _Malformed(WireError):
     """Internal: bytes that do not parse; turned into a one-line GptcoreError by the caller."""
-
-
-def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
-    """Decode a base-128 varint at ``pos``; returns (value, position after it)."""
-    result = shift = 0
-    while True:
-        if pos >= len(buf):
-            raise _Malformed("varint runs past the end")
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise _Malformed("varint longer than 10 bytes")
 
 
 def proto_fields(buf: bytes | memoryview) -> Iterator[tuple[int, int, int | bytes]]:
@@ -349,7 +334,7 @@ class TensorBundle:
                     self.header = parse_header(bytes(value))
                 else:
                     self.entries[name] = parse_entry(name, bytes(value))
-        except _Malformed as exc:
+        except WireError as exc:
             where = "" if name == "<table>" else f" (after entry {name})"
             raise GptcoreError(f"corrupt checkpoint index {self.index_path}{where}: {exc}") from None
         if self.header is None:

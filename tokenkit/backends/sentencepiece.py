@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenkit.errors import TokenkitError, one_line
+from tokenkit.protowire import read_varint, skip_field
 from tokenkit.vocabulary import SP_FILE, Vocabulary
 
 SP_SPACE = "\u2581"  # sentencepiece's whitespace marker ▁
@@ -14,32 +15,6 @@ SP_SPACE = "\u2581"  # sentencepiece's whitespace marker ▁
 # sentencepiece's ModelProto (protobuf wire format): field 1 = repeated SentencePiece pieces;
 # in each piece field 3 = type. USER_DEFINED (4) pieces are matched in text, CONTROL (3) never.
 _PIECES_FIELD, _TYPE_FIELD, _USER_DEFINED, _CONTROL = 1, 3, 4, 3
-
-
-def _varint(data: bytes | bytearray, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(data):
-            raise ValueError("truncated varint")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
-def _skip(data: bytes | bytearray, pos: int, wire: int) -> int:
-    if wire == 0:
-        return _varint(data, pos)[1]
-    if wire == 1:
-        return pos + 8
-    if wire == 2:
-        length, pos = _varint(data, pos)
-        return pos + length
-    if wire == 5:
-        return pos + 4
-    raise ValueError(f"unsupported wire type {wire}")
 
 
 def user_defined_as_control(model_proto: bytes) -> tuple[bytes, list[int]]:
@@ -52,19 +27,19 @@ def user_defined_as_control(model_proto: bytes) -> tuple[bytes, list[int]]:
     data = bytearray(model_proto)
     pos, piece, changed = 0, 0, []
     while pos < len(data):
-        key, pos = _varint(data, pos)
+        key, pos = read_varint(data, pos)
         field, wire = key >> 3, key & 7
         if field != _PIECES_FIELD or wire != 2:
-            pos = _skip(data, pos, wire)
+            pos = skip_field(data, pos, wire)
             continue
-        length, pos = _varint(data, pos)
+        length, pos = read_varint(data, pos)
         end, inner = pos + length, pos
         while inner < end:
-            ikey, inner = _varint(data, inner)
+            ikey, inner = read_varint(data, inner)
             if ikey >> 3 == _TYPE_FIELD and ikey & 7 == 0 and data[inner] == _USER_DEFINED:
                 data[inner] = _CONTROL
                 changed.append(piece)
-            inner = _skip(data, inner, ikey & 7)
+            inner = skip_field(data, inner, ikey & 7)
         pos, piece = end, piece + 1
     return bytes(data), changed
 
