@@ -17,13 +17,6 @@ def run(*args: str, input: str | bytes | None = None):
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("corpus") / "mixed.txt"
-    path.write_text(MIXED_TEXT, encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
 def vocab_dir(corpus: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("vocabs") / "mixed-400"
     result = run("train", "--vocab", "400", "--special-tokens", "<|endoftext|>,<bos>", str(corpus),

@@ -22,13 +22,6 @@ def run(*args: str, ok: bool = True, env: dict[str, str] | None = None):
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("corpus") / "mixed.txt"
-    path.write_text(MIXED_TEXT, encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
 def vocabs(corpus: Path, tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("vocabs")
     run("train", "--vocab", "400", corpus, "-o", root / "bytes", "-q")
