@@ -3,6 +3,11 @@
 
     .venv/bin/python bench/gptcore_textbook.py                 # 10 epochs each (~2 x 5-8 min on 2 cores)
     .venv/bin/python bench/gptcore_textbook.py --epochs 1      # a quick look
+    .venv/bin/python bench/gptcore_textbook.py --repeats 3 --with-fp32   # the README's table
+
+The recipe runs at the machine's precision (bf16 autocast where the CPU has native bf16, as
+``gptcore pretrain`` does by default); ``--with-fp32`` adds a third side, the recipe with
+``--fp32``, whose log equals the book's digit for digit.
 
 The peer is ``llms_from_scratch.ch05.train_model_simple`` fed as the book feeds it:
 ``create_dataloader_v1`` over the first 90 % of The Verdict's characters (batch 2, 256-token
@@ -79,15 +84,18 @@ def run_book(epochs: int) -> dict:
     return result
 
 
-def run_gptcore(epochs: int, out: Path) -> dict:
+def run_gptcore(epochs: int, out: Path, *extra: str) -> dict:
     gptcore = Path(sys.executable).parent / "gptcore"
     start = time.perf_counter()
     done = subprocess.run([str(gptcore), "pretrain", "--recipe", "textbook-ch5", "--epochs", str(epochs),
-                           "--out", str(out), "--force"], cwd=ROOT, capture_output=True, text=True)
+                           "--out", str(out), "--force", *extra], cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(f"gptcore pretrain failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return read_run(out, wall)
+    result = read_run(out, wall)
+    result["precision"] = next(line.rsplit(", ", 1)[-1] for line in done.stdout.splitlines()
+                               if line.startswith("model: "))
+    return result
 
 
 def read_run(out: Path, wall: float) -> dict:
@@ -129,6 +137,7 @@ def main() -> None:
     parser.add_argument("--role", choices=["main", "book"], default="main", help=argparse.SUPPRESS)
     parser.add_argument("--figure", type=Path, default=ROOT / "docs" / "textbook-ch5.png")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--with-fp32", action="store_true", help="also run the recipe with --fp32")
     parser.add_argument("--gptcore-run", type=Path, default=None,
                         help="use this finished recipe run instead of running one (with --gptcore-wall)")
     parser.add_argument("--gptcore-wall", type=float, default=float("nan"), help="its wall time, s")
@@ -136,27 +145,38 @@ def main() -> None:
     if args.role == "book":
         print(json.dumps(book_loop(args.epochs)))
         return
-    books, ours = [], []
+    books, ours, fp32s = [], [], []
     with tempfile.TemporaryDirectory(prefix="gptcore-textbook-") as tmp:
-        for i in range(args.repeats):  # interleaved: book, gptcore, book, gptcore ...
+        for i in range(args.repeats):  # interleaved: book, gptcore, [gptcore --fp32,] book, ...
             books.append(run_book(args.epochs))
             ours.append(read_run(args.gptcore_run, args.gptcore_wall) if args.gptcore_run
                         else run_gptcore(args.epochs, Path(tmp) / f"run{i}"))
-    for name, results in (("book loop (llms-from-scratch)", books), ("gptcore --recipe textbook-ch5", ours)):
+            if args.with_fp32:
+                fp32s.append(run_gptcore(args.epochs, Path(tmp) / f"fp32-{i}", "--fp32"))
+    sides = [("book loop (llms-from-scratch)", books), ("gptcore --recipe textbook-ch5", ours)]
+    if fp32s:
+        sides.append(("gptcore --recipe ... --fp32", fp32s))
+    book_wall = statistics.median(b["wall_seconds"] for b in books)
+    for name, results in sides:
         walls = [r["wall_seconds"] for r in results]
         first, last = results[0]["evals"][0], results[0]["evals"][-1]
-        print(f"{name:32} first eval train {first['train_loss']:.3f} val {first['val_loss']:.3f}  "
-              f"last eval train {last['train_loss']:.3f} val {last['val_loss']:.3f}  "
-              f"wall {statistics.median(walls):.0f} s (range {min(walls):.0f}-{max(walls):.0f}), "
+        at_85 = next((e for e in results[0]["evals"] if e["tokens"] == 86 * 512), None)
+        print(f"{name:32} [{results[0].get('precision', 'float32')}] first eval train {first['train_loss']:.3f} "
+              f"val {first['val_loss']:.3f}  "
+              + (f"after update 86 train {at_85['train_loss']:.3f} val {at_85['val_loss']:.3f}  " if at_85 else "")
+              + f"last eval train {last['train_loss']:.3f} val {last['val_loss']:.3f}  "
+              f"wall {statistics.median(walls):.0f} s (range {min(walls):.0f}-{max(walls):.0f}, "
+              f"{statistics.median(walls) / book_wall:.2f}x the book's), "
               f"training {statistics.median(r['train_seconds'] for r in results):.0f} s")
-    ratio = statistics.median(o["wall_seconds"] for o in ours) / statistics.median(b["wall_seconds"] for b in books)
+    ratio = statistics.median(o["wall_seconds"] for o in ours) / book_wall
     print(f"book's printed log: first {BOOK['first']}, last {BOOK['last']}")
     print(f"gptcore wall time / book loop wall time: {ratio:.2f}x")
     args.figure.parent.mkdir(parents=True, exist_ok=True)
     figure(books[0], ours[0], args.figure)
     print(f"figure: {args.figure}")
     if args.json:
-        args.json.write_text(json.dumps({"book": books, "gptcore": ours, "ratio": ratio}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"book": books, "gptcore": ours, "gptcore_fp32": fp32s, "ratio": ratio},
+                                        indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,11 @@
 * :func:`read_hf_weights`, :func:`read_hf_config`, :func:`detect_hf`, :func:`hf_model_type`,
   :class:`HFWeights`: Hugging Face directories in all three layouts (:mod:`gptcore.hf`);
 * :func:`apply_overrides`, :func:`coerce_overrides`: a loader's ``overrides`` checked against
-  the config class (:mod:`gptcore.interfaces`).
+  the config class (:mod:`gptcore.interfaces`);
+* :func:`check_int`, :func:`check_float`, :func:`check_bool`, :func:`check_parameters`,
+  :class:`ConfigError`: type and range checks for a config's ``__post_init__``, so a
+  ``config.json`` from anywhere cannot reach the allocator with ``"n_layers": 1e9``
+  (:mod:`gptcore.validation`).
 
 The contract test kit is :mod:`gptcore.testing`.  Write ``api_version=1`` as a literal in a
 plugin, not this module's constant, so that gptcore can reject a plugin written for another
@@ -44,11 +48,12 @@ from gptcore.interfaces import (PLUGIN_API_VERSION, Architecture, LoadResult, Lo
                                 coerce_overrides)
 from gptcore.kvcache import KVCache, causal_attention
 from gptcore.protocol import LanguageModel, ModelConfig
+from gptcore.validation import ConfigError, check_bool, check_float, check_int, check_parameters
 from gptcore.weights import PICKLE_SUFFIXES, assign, read_json, read_tensors, skip_init
 
 __all__ = [
-    "PICKLE_SUFFIXES", "PLUGIN_API_VERSION", "Architecture", "GptcoreError", "HFWeights", "KVCache",
-    "LanguageModel", "LoadResult", "Loader", "ModelConfig", "PluginError", "apply_overrides", "assign",
-    "causal_attention", "coerce_overrides", "detect_hf", "hf_model_type", "one_line", "read_hf_config",
+    "PICKLE_SUFFIXES", "PLUGIN_API_VERSION", "Architecture", "ConfigError", "GptcoreError", "HFWeights",
+    "KVCache", "LanguageModel", "LoadResult", "Loader", "ModelConfig", "PluginError", "apply_overrides", "assign",
+    "causal_attention", "check_bool", "check_float", "check_int", "check_parameters", "coerce_overrides", "detect_hf", "hf_model_type", "one_line", "read_hf_config",
     "read_hf_weights", "read_json", "read_tensors", "skip_init",
 ]

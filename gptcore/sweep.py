@@ -304,20 +304,27 @@ class Pretrained:
     history: list[dict[str, float]]
 
 
+def sweep_bf16(device: torch.device) -> bool:
+    """bf16 on CUDA only: on a CPU the sweep stays float32 even where bf16 is native, so the
+    README's CPU table (measured in float32) is what a rerun gives."""
+    return device.type == "cuda" and training.native_bf16(device)
+
+
 def _pretrain(shards: TokenShards, vocab_dir: Path, model: nn.Module, *, tokens: int,
               context_tokens: int, batch_size: int, lr: float, seed: int, device: torch.device,
               run_dir: Path) -> Pretrained:
     """Train ``model`` on the train split of ``shards`` for ``tokens`` (whole batches) with
     :func:`gptcore.training.train`, the loop ``gptcore pretrain`` runs, into the run directory
     ``run_dir`` (config, vocabulary copy, checkpoint, metrics.jsonl, loss.png): a constant
-    ``lr``, batches in the ``seed``'s sequential order, bf16 autocast on CUDA. The sweep scores
-    the validation split itself afterwards (all of it, not an eval-batches estimate).
+    ``lr``, batches in the ``seed``'s sequential order, bf16 autocast on CUDA (:func:`sweep_bf16`).
+    The sweep scores the validation split itself afterwards (all of it, not an eval-batches
+    estimate).
     """
     steps = tokens // (batch_size * context_tokens)
     cfg = training.TrainConfig(batch_size=batch_size, seq_len=context_tokens, steps=steps, lr=lr,
                                lr_schedule="constant", seed=seed, eval_start=steps, eval_every=steps,
                                eval_batches=1, log_every=max(1, steps // 200), sample_tokens=0,
-                               keep_last=1)
+                               keep_last=1, bf16=sweep_bf16(device))
     vocab = tokenkit.load(str(vocab_dir))
     run = Run.create(run_dir, resume=False, force=True)
     try:
@@ -588,7 +595,7 @@ def run_sweep(config: SweepConfig, out: str | Path, *, force: bool = False,
                             run_dir=run_dir)
         ev = evaluate(trained.model, shards, vocab, split="val", batch_size=config.batch_size,
                       context_length=plan.context_tokens,
-                      bf16=device.type == "cuda" and torch.cuda.is_bf16_supported())
+                      bf16=sweep_bf16(device))
         warning = next((w for w in warnings if w.startswith(f"--vocab {size} ")), "")
         row = RunResult(
             vocab_size=size, actual_vocab_size=plan.actual_vocab_size, seed=seed,

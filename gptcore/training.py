@@ -192,11 +192,26 @@ def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMana
     return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` multiplies bf16 in hardware, so autocasting to it pays.
+
+    CUDA cards with bf16, and CPUs with AVX512-BF16 or AMX (where oneDNN's bf16 matmuls run at
+    about twice the float32 rate: a GPT-2 124M step on 2 Zen 5 cores, 0.95 s against 2.4 s).
+    Elsewhere bf16 is emulated and slower, so auto stays float32.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        probes = (getattr(torch.cpu, "_is_avx512_bf16_supported", None), getattr(torch.cpu, "_is_amx_tile_supported", None))
+        return any(probe() for probe in probes if probe is not None)
+    return False
+
+
 def use_bf16(cfg: TrainConfig, device: torch.device) -> bool:
-    """``bf16=None`` (auto): bf16 autocast on CUDA devices that support it, fp32 elsewhere."""
+    """``bf16=None`` (auto): bf16 autocast where the device has native bf16 (:func:`native_bf16`)."""
     if cfg.bf16 is not None:
         return cfg.bf16
-    return device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return native_bf16(device)
 
 
 def loss_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bf16: bool = False) -> torch.Tensor:
@@ -459,4 +474,4 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
 
 
 __all__ = ["ORDERS", "SCHEDULES", "TrainConfig", "loader_permutation", "rows_at", "TrainResult", "estimate_loss", "flops_per_token", "get_batch",
-           "get_lr", "loss_fn", "make_optimizer", "sample_text", "train"]
+           "get_lr", "loss_fn", "make_optimizer", "native_bf16", "sample_text", "train", "use_bf16"]

@@ -30,9 +30,10 @@ from gptcore.distributed import DEVICES, setup, teardown
 from gptcore.errors import GptcoreError, one_line
 from gptcore.fingerprint import vocabulary_sha256
 from gptcore.generation import check_vocabulary
+from gptcore.hostmemory import keep_freed_blocks
 from gptcore.recipes import RECIPES, recipe
 from gptcore.runs import DATA, Run
-from gptcore.training import ORDERS, SCHEDULES, TrainConfig, train
+from gptcore.training import ORDERS, SCHEDULES, TrainConfig, train, use_bf16
 from gptcore.vocab import load_vocabulary
 
 T = TrainConfig
@@ -77,7 +78,7 @@ def _flag(name: str) -> str:
 @click.option("--force", is_flag=True, help="Start over in an OUT that holds a run (deletes it).")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--compile/--no-compile", "compile", default=default(T, "compile"), help="torch.compile the model.")
-@click.option("--bf16/--fp32", "bf16", default=default(T, "bf16"), help="bf16 autocast [auto: on CUDA].")
+@click.option("--bf16/--fp32", "bf16", default=default(T, "bf16"), help="bf16 autocast [auto: where the device has native bf16: CUDA, or a CPU with AVX512-BF16 or AMX].")
 @click.option("--val-fraction", type=float, default=0.1, show_default=True,
               help="Held-out share when preparing data (documents, or the tail of one).")
 @click.option("--batch-size", type=int, default=default(T, "batch_size"), show_default=True,
@@ -124,6 +125,7 @@ def pretrain_cmd(ctx: click.Context, **params: Any) -> None:
     """
     given = {name for name in params
              if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)}
+    keep_freed_blocks()  # reuse each step's large CPU buffers instead of refaulting them (hostmemory)
     where = setup(params["device"])
     try:
         _pretrain(params, given, where)
@@ -291,7 +293,8 @@ def _report_start(where: Any, out: Path, options: dict[str, Any], notes: list[st
     _say(where, "config: " + " ".join(f"{_flag(k)}={_show(v)}" for k, v in sorted(options.items())))
     _say(where, f"model: {n_params / 1e6:.2f}M parameters; global batch {cfg.batch_size} x {accum} x "
                 f"{where.world_size} x {seq_len} = {plan.tokens_per_step:,} tokens; {total} steps "
-                f"({total / plan.steps_per_epoch:.2f} epochs of {plan.steps_per_epoch} steps); device {where.device}")
+                f"({total / plan.steps_per_epoch:.2f} epochs of {plan.steps_per_epoch} steps); device {where.device}, "
+                f"{'bf16 autocast' if use_bf16(cfg, where.device) else 'float32'}")
 
 
 class _NoBar:

@@ -9,6 +9,7 @@ from tokenkit.sweep import parse_sizes
 
 from gptcore.cli.common import default, parse_sets
 from gptcore.cli.console import echo, err, progress
+from gptcore.hostmemory import keep_freed_blocks
 from gptcore.sweep import DEFAULT_BUDGET_BYTES, SweepConfig, SweepEvent, SweepResult, run_sweep
 
 S = SweepConfig
@@ -79,6 +80,7 @@ def vocab_sweep_cmd(corpus: tuple[str, ...], sizes: str, backend: str, arch: str
         arch=arch or (None if preset else default(S, "arch")), preset=preset, model=parse_sets(sets),
         budget_bytes=budget_bytes, budget_flops=budget_flops, seeds=seeds, context_bytes=context_bytes,
         batch_size=batch_size, lr=lr, val_fraction=val_fraction, split_seed=split_seed, device=device)
+    keep_freed_blocks()  # reuse each step's large CPU buffers instead of refaulting them (hostmemory)
     with progress() as bar:
         task = bar.add_task("vocab-sweep", total=None)
 

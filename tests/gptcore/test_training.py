@@ -5,6 +5,7 @@ builds the book's initial weights."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ from gptcore.checkpoint import load_checkpoint
 from gptcore.data import TokenShards, prepare
 from gptcore.eval import evaluate
 from gptcore.runs import Run
-from gptcore.training import TrainConfig, get_lr, train
+from gptcore.training import TrainConfig, get_lr, native_bf16, train, use_bf16
 
 TINY = dict(context_length=16, emb_dim=32, n_layers=2, n_heads=4)
 
@@ -53,7 +54,8 @@ def test_logged_bits_per_byte_equal_gptcore_eval(vocab, shards):
     cfg = TrainConfig(steps=3, batch_size=2, lr=1e-3, eval_every=3, eval_batches=2, sample_tokens=0)
     model = tiny(vocab)
     last = evals(train(model, shards, cfg, vocab=vocab))[-1]
-    direct = evaluate(model, shards, vocab, split="val", batch_size=2, max_batches=2, full_windows_only=True)
+    direct = evaluate(model, shards, vocab, split="val", batch_size=2, max_batches=2, full_windows_only=True,
+                      bf16=use_bf16(cfg, torch.device("cpu")))  # the loop's own precision choice
     assert last["val_bpb"] == pytest.approx(direct.bits_per_byte, rel=1e-9)
     assert last["val_loss"] == pytest.approx(direct.loss, rel=1e-9)
     assert last["val_perplexity"] == pytest.approx(math.exp(direct.loss), rel=1e-9)
@@ -113,7 +115,8 @@ def test_budget_in_epochs_and_tokens(vocab, shards):
 
 
 def test_grad_accumulation_equals_a_bigger_batch(vocab, shards):
-    common = dict(steps=3, lr=2e-3, log_every=1, eval_every=3, sample_tokens=0)
+    common = dict(steps=3, lr=2e-3, log_every=1, eval_every=3, sample_tokens=0,
+                  bf16=False)  # the split is what is compared: bf16 rounding would blur the 1e-5 check
     big = train(tiny(vocab), shards, TrainConfig(batch_size=4, **common), vocab=vocab)
     acc = train(tiny(vocab), shards, TrainConfig(batch_size=2, grad_accum=2, **common), vocab=vocab)
     a = [r.get("loss", r.get("val_loss")) for r in big.history]
@@ -142,3 +145,14 @@ def test_textbook_recipe_builds_the_books_initial_weights():
         assert torch.equal(mine.attn.qkv.weight, torch.cat([att.W_query.weight, att.W_key.weight, att.W_value.weight]))
         assert torch.equal(mine.mlp.proj.weight, theirs.ff.layers[2].weight)
     assert ours.config.dropout == 0.1 and not ours.config.qkv_bias and not ours.config.tie_weights
+
+
+def test_auto_precision_is_bf16_exactly_where_the_device_has_it_natively():
+    cpu = torch.device("cpu")
+    assert use_bf16(TrainConfig(), cpu) is native_bf16(cpu)
+    assert use_bf16(TrainConfig(bf16=False), cpu) is False
+    assert use_bf16(TrainConfig(bf16=True), cpu) is True
+    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else None
+    if flags is not None:  # the probe agrees with what the kernel reports for this CPU
+        assert native_bf16(cpu) == ("avx512_bf16" in flags or "amx_bf16" in flags)
+    assert native_bf16(torch.device("meta")) is False

@@ -92,6 +92,28 @@ def _edit_config(src: Path, dst: Path, **changes: object) -> Path:
     return dst
 
 
+@pytest.mark.parametrize("field, value", [
+    ("n_layers", 1.5), ("n_layers", 0), ("emb_dim", "x"), ("hidden_dim", -1), ("vocab_size", True),
+    ("n_kv_heads", 0), ("rope_theta", float("nan")), ("rms_norm_eps", 0.0), ("dropout", 1.0),
+    ("tie_weights", "yes"), ("context_length", 10 ** 12),
+])
+def test_config_types_and_ranges_are_checked(field: str, value: object) -> None:
+    """In the config itself, so every way of building one (a loader's config.json too) is covered."""
+    config_class = get_architecture("llama").config_class
+    with pytest.raises(ValueError, match=field):
+        config_class(**{**TINY_GPTCORE, field: value})
+
+
+def test_a_config_too_large_to_build_is_refused_before_allocating(hf_llama_dir: Path, tmp_path: Path) -> None:
+    huge = _edit_config(hf_llama_dir, tmp_path / "huge", hidden_size=65536, intermediate_size=262144,
+                        num_attention_heads=512, num_key_value_heads=512, num_hidden_layers=1024)
+    with pytest.raises(GptcoreError) as info:
+        load_model(huge, loader="hf-llama")
+    testing.assert_one_line_error(info.value, "parameters")
+    for preset in ("llama-tiny", "tinyllama-1.1b", "llama-3.2-1b"):  # the real ones stay buildable
+        get_architecture("llama").make_config(preset)
+
+
 @pytest.mark.parametrize("change, needle", [
     (dict(attention_bias=True), "attention_bias"),
     (dict(hidden_act="gelu"), "hidden_act"),

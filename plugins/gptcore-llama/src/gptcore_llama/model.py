@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gptcore.plugin import KVCache, causal_attention
+from gptcore.plugin import KVCache, causal_attention, check_bool, check_float, check_int, check_parameters
 
 #: The gptcore plugin API this plugin was written against (a literal, not gptcore's constant:
 #: gptcore rejects the plugin with a clear error if it no longer supports this version).
@@ -55,6 +55,23 @@ class LlamaConfig:
     dropout: float = 0.0  # attention dropout (training only)
 
     def __post_init__(self) -> None:
+        # A config.json from anywhere: types and ranges before anything is allocated.
+        check_int("vocab_size", self.vocab_size, 1, 1 << 24)
+        check_int("context_length", self.context_length, 1, 1 << 24)
+        check_int("emb_dim", self.emb_dim, 1, 1 << 17)
+        check_int("n_layers", self.n_layers, 1, 1 << 10)
+        check_int("n_heads", self.n_heads, 1, self.emb_dim)
+        check_int("hidden_dim", self.hidden_dim, 1, 1 << 20)
+        if self.n_kv_heads is not None:
+            check_int("n_kv_heads", self.n_kv_heads, 1, self.n_heads)
+        if self.head_dim is not None:
+            check_int("head_dim", self.head_dim, 2, 1 << 12)
+        for name in ("rope_theta", "rope_factor", "rope_low_freq_factor", "rope_high_freq_factor"):
+            check_float(name, getattr(self, name), 0.0, 1e12, low_open=True)
+        check_int("rope_original_context", self.rope_original_context, 1, 1 << 24)
+        check_float("rms_norm_eps", self.rms_norm_eps, 0.0, 1.0, low_open=True)
+        check_float("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        check_bool("tie_weights", self.tie_weights)
         if self.n_kv_heads is None:
             self.n_kv_heads = self.n_heads
         if self.head_dim is None:
@@ -67,6 +84,10 @@ class LlamaConfig:
             raise ValueError(f"head_dim {self.head_dim} must be even for rotary embeddings")
         if self.rope_scaling not in (None, "llama3"):
             raise ValueError(f"rope_scaling must be None or 'llama3', not {self.rope_scaling!r}")
+        attention = self.emb_dim * self.head_dim * (2 * self.n_heads + 2 * self.n_kv_heads)
+        mlp = 3 * self.emb_dim * self.hidden_dim
+        embeddings = self.vocab_size * self.emb_dim * (1 if self.tie_weights else 2)
+        check_parameters("Llama config", embeddings + self.n_layers * (attention + mlp))
 
 
 _LLAMA32 = dict(vocab_size=128256, context_length=131072, rope_theta=500000.0, rope_scaling="llama3",
