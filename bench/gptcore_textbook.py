@@ -118,8 +118,9 @@ def figure(book: dict, ours: dict, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for name, result, style in (("book loop", book, "o"), ("gptcore --recipe textbook-ch5", ours, "-")):
         ev = result["evals"]
+        precision = f", {result['precision']}" if result.get("precision") else ""
         ax.plot([e["tokens"] for e in ev], [e["train_loss"] for e in ev], style, color="tab:blue", markersize=4,
-                label=f"{name}: training ({result['wall_seconds']:.0f} s wall)")
+                label=f"{name}: training ({result['wall_seconds']:.0f} s wall{precision})")
         ax.plot([e["tokens"] for e in ev], [e["val_loss"] for e in ev], style, color="tab:orange", markersize=4,
                 label=f"{name}: validation")
     ax.set_xlabel("tokens seen")
