@@ -32,7 +32,7 @@ from torch import nn
 
 from tokenkit.atomic import atomic_directory, recover
 
-from gptcore.errors import GptcoreError
+from gptcore.errors import GptcoreError, one_line
 from gptcore.registry import architecture_for, build, get_architecture
 from gptcore.weights import assign, read_json, read_tensors, skip_init
 
@@ -81,25 +81,66 @@ def dedup_state(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor]
     return unique, aliases
 
 
+def _tensor_b64(state: torch.Tensor) -> str:
+    return base64.b64encode(state.numpy().tobytes()).decode()
+
+
+def _b64_tensor(text: str) -> torch.Tensor:
+    return torch.from_numpy(np.frombuffer(base64.b64decode(text, validate=True), dtype=np.uint8).copy())
+
+
 def rng_state() -> dict[str, Any]:
-    """torch, python and numpy RNG states as JSON-ready data."""
+    """torch (CPU, and the current CUDA device once CUDA is in use), python and numpy RNG states
+    as JSON-ready data.
+
+    One CUDA state is enough under DDP: every rank is seeded alike and draws dropout masks of the
+    same shapes, so each rank's own device is in the state rank 0's device is in.
+    """
     py_version, py_state, py_gauss = random.getstate()
     np_state = np.random.get_state()
-    return {
-        "torch": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode(),
+    state = {
+        "torch": _tensor_b64(torch.get_rng_state()),
         "python": [py_version, list(py_state), py_gauss],
         "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
     }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = _tensor_b64(torch.cuda.get_rng_state())
+    return state
+
+
+def check_rng(state: dict[str, Any]) -> None:
+    """Decode every part of a saved RNG state without applying it: a one-line error naming the
+    unreadable part, raised when the checkpoint is read rather than once training has begun."""
+    part = "torch"
+    try:
+        torch.Generator().set_state(_b64_tensor(state["torch"]))
+        part = "python"
+        version, py_state, gauss = state["python"]
+        random.Random().setstate((version, tuple(py_state), gauss))
+        part = "numpy"
+        name, keys, pos, has_gauss, cached = state["numpy"]
+        np.random.RandomState().set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+        part = "cuda"
+        if "cuda" in state:
+            cuda = _b64_tensor(state["cuda"])
+            if torch.cuda.is_available() and cuda.numel() != torch.cuda.get_rng_state().numel():
+                raise ValueError(f"{cuda.numel()} bytes, this device's state has {torch.cuda.get_rng_state().numel()}")
+    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as exc:  # binascii.Error is a ValueError
+        raise GptcoreError(f'RNG state "{part}" is unreadable: {one_line(exc)}') from None
 
 
 def restore_rng(state: dict[str, Any]) -> None:
-    """Inverse of :func:`rng_state`."""
-    raw = np.frombuffer(base64.b64decode(state["torch"]), dtype=np.uint8).copy()
-    torch.set_rng_state(torch.from_numpy(raw))
+    """Inverse of :func:`rng_state` (checked first by :func:`check_rng`). A ``cuda`` state is
+    restored where CUDA is available: a checkpoint written on a GPU resumes on a CPU, with CPU
+    dropout draws from then on."""
+    check_rng(state)
+    torch.set_rng_state(_b64_tensor(state["torch"]))
     version, py_state, gauss = state["python"]
     random.setstate((version, tuple(py_state), gauss))
     name, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(_b64_tensor(state["cuda"]))
 
 
 def _optimizer_parts(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -211,6 +252,11 @@ def load_checkpoint(path: str | os.PathLike[str], *, load_optimizer: bool = True
         _, unexpected = model.load_state_dict(buffers, strict=False)
         if unexpected:
             raise GptcoreError(f"unexpected tensor {unexpected[0]} in {root / MODEL_FILE}")
+    if meta.get("rng") is not None:
+        try:
+            check_rng(meta["rng"])
+        except GptcoreError as exc:
+            raise GptcoreError(f"{root / META}: {exc}") from None
     opt_state = None
     if load_optimizer and meta.get("optimizer") is not None:
         opt_state = _optimizer_state(read_tensors(root / OPTIM_FILE, "checkpoint file"), meta["optimizer"])

@@ -379,7 +379,7 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
         except (ValueError, KeyError) as exc:
             raise GptcoreError(f"optimizer state in {resume_from.path} does not fit: {exc}") from None
         if resume_from.rng is not None:
-            restore_rng(resume_from.rng)
+            restore_rng(resume_from.rng)  # checked when the checkpoint was read
         start = resume_from.step
     net = torch.compile(raw) if cfg.compile else raw
     net = wrap(net, where)

@@ -9,10 +9,13 @@ import random
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from safetensors import safe_open
 
 from gptcore import checkpoint as ck
 from gptcore import registry, testing
+from gptcore.errors import GptcoreError
 
 TINY = dict(vocab_size=61, context_length=16, emb_dim=16, n_layers=2, n_heads=2)
 
@@ -108,3 +111,26 @@ def test_damaged_checkpoints_give_one_line_errors(tmp_path, damage):
     with pytest.raises(registry.GptcoreError) as info:
         registry.load_model(path, loader="gptcore-checkpoint")
     testing.assert_one_line_error(info.value, *needles)
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                       max_size=4),
+                           max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(part=st.sampled_from(["torch", "python", "numpy", "cuda"]), value=JSON_VALUES)
+def test_any_json_in_an_rng_state_part_is_accepted_or_one_line(part, value):
+    """Whatever a damaged checkpoint.json holds in an RNG part: a GptcoreError naming the part, or
+    a state that restores; never another exception, and the live generators untouched on error."""
+    state = ck.rng_state()
+    state[part] = value
+    before = torch.get_rng_state()
+    try:
+        ck.check_rng(state)
+    except GptcoreError as exc:
+        assert f'RNG state "{part}"' in str(exc) and "\n" not in str(exc)
+        assert torch.equal(torch.get_rng_state(), before)
+    else:
+        ck.restore_rng(state)

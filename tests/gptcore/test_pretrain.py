@@ -192,3 +192,44 @@ def test_recipe_values_are_shown_and_command_line_flags_win(vocab_dir, text, tmp
     options = json.loads((out / "config.json").read_text())["options"]
     assert options["lr"] == 4e-4 and options["beta2"] == 0.999 and options["decay_all"] is True
     assert options["epochs"] == 0.2 and options["preset"] == "gpt2-tiny" and options["eval_start"] == 1
+
+
+def _edit_rng(run_dir: Path, **changes) -> Path:
+    meta_path = run_dir / "checkpoints" / "step-00000004" / "checkpoint.json"
+    meta = json.loads(meta_path.read_text())
+    meta["rng"].update(changes)
+    meta_path.write_text(json.dumps(meta))
+    return meta_path
+
+
+@pytest.mark.parametrize("part, value", [("torch", "AAAA"), ("torch", 5), ("python", [1, 2]),
+                                         ("numpy", "x"), ("cuda", "not base64!")])
+def test_resume_with_a_corrupt_rng_state_is_one_line_naming_checkpoint_and_part(trained, tmp_path, part, value):
+    copy = tmp_path / "run"
+    shutil.copytree(trained, copy)
+    meta_path = _edit_rng(copy, **{part: value})  # a bad "cuda" part is refused on any machine
+    err = run("pretrain", "--resume", "--out", copy, "--steps", "6", ok=False)
+    assert f'RNG state "{part}" is unreadable' in err.output and str(meta_path) in err.output
+    assert (copy / "checkpoints" / "latest").read_text().strip() == "step-00000004"  # nothing new
+
+
+def test_a_checkpoint_with_a_cuda_rng_state_resumes_on_a_machine_without_one(trained, tmp_path):
+    """A run started on a GPU (its checkpoint carries the CUDA generator's state) continues on a
+    CPU-only machine; the CPU, python and numpy states are still restored exactly."""
+    import base64
+
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("checks the CPU-only side")
+    copy = tmp_path / "run"
+    shutil.copytree(trained, copy)
+    _edit_rng(copy, cuda=base64.b64encode(bytes(16)).decode())
+    out = run("pretrain", "--resume", "--out", copy, "--steps", "6", "--sample-tokens", "3").output
+    assert "resuming" in out
+    plain = tmp_path / "plain"
+    shutil.copytree(trained, plain)
+    run("pretrain", "--resume", "--out", plain, "--steps", "6", "--sample-tokens", "3")
+    losses = [[r.get("loss") for r in map(json.loads, (d / "metrics.jsonl").read_text().splitlines())]
+              for d in (copy, plain)]
+    assert losses[0] == losses[1]
