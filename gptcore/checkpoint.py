@@ -108,39 +108,47 @@ def rng_state() -> dict[str, Any]:
     return state
 
 
-def check_rng(state: dict[str, Any]) -> None:
-    """Decode every part of a saved RNG state without applying it: a one-line error naming the
-    unreadable part, raised when the checkpoint is read rather than once training has begun."""
+def _decode_rng(state: dict[str, Any]) -> tuple[torch.Tensor, tuple, tuple, torch.Tensor | None]:
+    """The parts of a saved RNG state, each decoded and tried on a throwaway generator; a
+    one-line error names the first unreadable part."""
     part = "torch"
     try:
-        torch.Generator().set_state(_b64_tensor(state["torch"]))
+        cpu = _b64_tensor(state["torch"])
+        torch.Generator().set_state(cpu)
         part = "python"
         version, py_state, gauss = state["python"]
-        random.Random().setstate((version, tuple(py_state), gauss))
+        py = (version, tuple(py_state), gauss)
+        random.Random().setstate(py)
         part = "numpy"
         name, keys, pos, has_gauss, cached = state["numpy"]
-        np.random.RandomState().set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+        np_ = (name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached)
+        np.random.RandomState().set_state(np_)
         part = "cuda"
-        if "cuda" in state:
-            cuda = _b64_tensor(state["cuda"])
-            if torch.cuda.is_available() and cuda.numel() != torch.cuda.get_rng_state().numel():
-                raise ValueError(f"{cuda.numel()} bytes, this device's state has {torch.cuda.get_rng_state().numel()}")
+        cuda = _b64_tensor(state["cuda"]) if "cuda" in state else None
+        if cuda is not None and torch.cuda.is_available():
+            expected = torch.cuda.get_rng_state().numel()
+            if cuda.numel() != expected:
+                raise ValueError(f"{cuda.numel()} bytes, this device's state has {expected}")
     except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as exc:  # binascii.Error is a ValueError
         raise GptcoreError(f'RNG state "{part}" is unreadable: {one_line(exc)}') from None
+    return cpu, py, np_, cuda
+
+
+def check_rng(state: dict[str, Any]) -> None:
+    """Decode every part of a saved RNG state without applying it, so an unreadable one is
+    refused when the checkpoint is read rather than once training has begun."""
+    _decode_rng(state)
 
 
 def restore_rng(state: dict[str, Any]) -> None:
-    """Inverse of :func:`rng_state` (checked first by :func:`check_rng`). A ``cuda`` state is
-    restored where CUDA is available: a checkpoint written on a GPU resumes on a CPU, with CPU
-    dropout draws from then on."""
-    check_rng(state)
-    torch.set_rng_state(_b64_tensor(state["torch"]))
-    version, py_state, gauss = state["python"]
-    random.setstate((version, tuple(py_state), gauss))
-    name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state(_b64_tensor(state["cuda"]))
+    """Inverse of :func:`rng_state`. A ``cuda`` state is restored where CUDA is available: a
+    checkpoint written on a GPU resumes on a CPU, with CPU dropout draws from then on."""
+    cpu, py, np_, cuda = _decode_rng(state)
+    torch.set_rng_state(cpu)
+    random.setstate(py)
+    np.random.set_state(np_)
+    if cuda is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state(cuda)
 
 
 def _optimizer_parts(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -5,8 +5,9 @@ one 2 x 256 batch of GPT-2 are 103 MB; the embedding's gradient 154 MB). glibc's
 blocks above its mmap threshold (32 MB at most by default) with fresh ``mmap`` pages and unmaps
 them on free, so every step the kernel zero-fills hundreds of MB again, one page fault per 4 KiB.
 Raising the threshold (and the heap trim threshold) lets the next step reuse the freed blocks:
-a GPT-2 124M bf16 step (batch 2 x 256) on 2 cores went from 1.21 s to 0.95 s, fp32 from 2.6 s
-to 2.4 s, and a ``gpt2-tiny`` step (batch 8 x 128, vocabulary 50257) from 0.53 s to 0.33 s.
+on 2 cores a GPT-2 124M bf16 step (batch 2 x 256) went from 1.41 s to 0.98 s and a
+``gpt2-tiny`` step (batch 8 x 128, vocabulary 50257) from 0.54 s to 0.34 s, with no page
+faults left per step (``python -m bench.gptcore_hostmemory``).
 
 This is a process-wide allocator setting, so library code never calls it: the training commands
 (``gptcore pretrain``, ``gptcore vocab-sweep``) do at start, and so may a script of yours. Off

@@ -17,8 +17,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     # constant rate, batch 2 windows at stride = context, 10 epochs; eval after update 1 and then
     # every 5 updates on 5 batches, train loss measured in eval mode; seed 123 before the model.
     # Precision is the machine's, as for any run: bf16 autocast where the device multiplies bf16
-    # natively (about 2x on such a CPU; the log stays within a few thousandths of the book's
-    # until the last updates), float32 elsewhere; `--fp32` gives the book's log digit for digit.
+    # natively (about 2x on such a CPU; the log stays within 0.011 of the book's at every
+    # evaluation: bench/gptcore_textbook.py), float32 elsewhere; `--fp32` gives the book's log.
     "textbook-ch5": {
         "preset": "gpt2-124m-ctx256",
         "sets": ("tie_weights=false", "init=pytorch"),
