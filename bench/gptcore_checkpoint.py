@@ -7,7 +7,7 @@ Both sides end ready to train on: every tensor read back into a model and an Ada
 * torch: ``torch.save({"model", "optimizer"})``, then ``torch.load(weights_only=True)`` and
   ``load_state_dict`` into the existing model and optimizer;
 * gptcore: ``save_checkpoint`` (safetensors + JSON, atomic rename), then
-  :func:`gptcore.checkpoint.load_checkpoint` (as ``pretrain --resume``), which rebuilds the model from the registry (no random init),
+  :func:`gptcore.runs.checkpoint.load_checkpoint` (as ``pretrain --resume``), which rebuilds the model from the registry (no random init),
   loads and checks every tensor, and restores optimizer and RNG states.
 
 Loading ends by reading every byte of the loaded tensors on both sides (a checksum), so
@@ -28,10 +28,10 @@ from pathlib import Path
 import torch
 
 from bench.gptcore_common import device_name
-from gptcore.checkpoint import save_checkpoint
-from gptcore.registry import build_model
-from gptcore.checkpoint import load_checkpoint
-from gptcore.training import TrainConfig, make_optimizer
+from gptcore.runs.checkpoint import save_checkpoint
+from gptcore.platform.registry import build_model
+from gptcore.runs.checkpoint import load_checkpoint
+from gptcore.training.config import TrainConfig, make_optimizer
 
 
 def best(fn: Callable[[], object], repeats: int) -> float:

@@ -4,7 +4,7 @@
 
 All models share the same random weights (gptcore exported to HF format and loaded back), so
 the generated ids can be compared: the fp32 cached runs must equal the fp32 no-cache run.
-"decode layout" is :func:`gptcore.inference.decode_layout`, which the inference commands apply
+"decode layout" is :func:`gptcore.generation.inference.decode_layout`, which the inference commands apply
 (input-major fp32 weights; same values, faster matrix-vector products on the CPU).
 """
 
@@ -17,11 +17,11 @@ import time
 import torch
 
 from bench.gptcore_common import device_name, verdict_ids
-from gptcore.export import export
-from gptcore.generation import GenerationConfig, generate_ids
-from gptcore.inference import decode_layout
-from gptcore.registry import build_model
-from gptcore.sampling import SamplingConfig
+from gptcore.export.writer import export
+from gptcore.generation.decoding import GenerationConfig, generate_ids
+from gptcore.generation.inference import decode_layout
+from gptcore.platform.registry import build_model
+from gptcore.generation.sampling import SamplingConfig
 
 
 def timed(fn):

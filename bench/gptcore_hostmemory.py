@@ -1,4 +1,4 @@
-"""Training-step time with and without ``gptcore.hostmemory.keep_freed_blocks`` (glibc only).
+"""Training-step time with and without ``gptcore.training.hostmemory.keep_freed_blocks`` (glibc only).
 
     python -m bench.gptcore_hostmemory                # ~3 min on 2 cores
     python -m bench.gptcore_hostmemory --repeats 5
@@ -33,7 +33,7 @@ import json, resource, sys, time
 import torch
 import torch.nn.functional as F
 from gptcore import build_model
-from gptcore.hostmemory import keep_freed_blocks
+from gptcore.training.hostmemory import keep_freed_blocks
 from gptcore.training import native_bf16
 case, keep, steps = json.loads(sys.argv[1]), sys.argv[2] == "keep", int(sys.argv[3])
 took = keep_freed_blocks() if keep else False

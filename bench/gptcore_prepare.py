@@ -61,7 +61,7 @@ def rss_mb() -> float:
 
 def child_prepare(corpus: Path, out: Path) -> dict:
     import tokenkit
-    from gptcore.data import prepare
+    from gptcore.data.preparation import prepare
 
     vocab = tokenkit.load("gpt2")
     base = rss_mb()

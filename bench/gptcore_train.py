@@ -60,9 +60,10 @@ def book_steps(ids: torch.Tensor, steps: int, small: bool) -> list[float]:
 
 def gptcore_steps(data: Path, vocab, steps: int, small: bool) -> list[float]:
     """Per-step tokens/s of gptcore.training.train with the textbook recipe's optimizer settings."""
-    from gptcore.data import TokenShards
-    from gptcore.registry import build_model
-    from gptcore.training import TrainConfig, train
+    from gptcore.data.shards import TokenShards
+    from gptcore.platform.registry import build_model
+    from gptcore.training.config import TrainConfig
+    from gptcore.training.loop import train
 
     torch.manual_seed(123)
     model = build_model(preset="gpt2-124m-ctx256", vocab_size=50257, tie_weights=False, init="pytorch", **shape(small))
@@ -84,8 +85,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="interleaved runs of each side")
     parser.add_argument("--small", action="store_true", help="4 layers x 256 instead of GPT-2 124M")
     args = parser.parse_args()
-    from gptcore.data import TokenShards, prepare
-    from gptcore.vocab import load_vocabulary
+    from gptcore.data.shards import TokenShards
+    from gptcore.data.preparation import prepare
+    from gptcore.data.vocab import load_vocabulary
 
     vocab = load_vocabulary("gpt2")
     with tempfile.TemporaryDirectory(prefix="gptcore-bench-train-") as tmp:

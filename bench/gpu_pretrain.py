@@ -69,7 +69,7 @@ def run_gptcore(s: dict, data: Path, out: Path, device: str, compile_: bool, bf1
 def run_transformers(s: dict, device: str, compile_: bool, bf16: bool) -> dict:
     import transformers
 
-    from gptcore.training import PEAK_FLOPS
+    from gptcore.training.loop import PEAK_FLOPS
 
     where = torch.device(device)
     if where.type == "cuda":

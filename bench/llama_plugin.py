@@ -8,7 +8,7 @@ shared machine hits both alike; the table shows medians and the ratio ours / tra
 * train: forward + cross-entropy + backward + fused AdamW step (the default of both gptcore's
   ``make_optimizer`` and transformers' ``Trainer`` with torch >= 2.8), tokens/s = batch * seq / time;
 * generate: greedy decoding with a KV cache (gptcore ``generate_ids`` on the model re-laid out by
-  :func:`gptcore.inference.decode_layout`, as ``gptcore generate`` does, vs HF ``generate``),
+  :func:`gptcore.generation.inference.decode_layout`, as ``gptcore generate`` does, vs HF ``generate``),
   tokens/s = new tokens / time.
 
 Run (needs ``pip install -e plugins/gptcore-llama`` and transformers)::
@@ -32,10 +32,10 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gptcore.generation import GenerationConfig, generate_ids  # noqa: E402
-from gptcore.inference import decode_layout  # noqa: E402
-from gptcore.registry import load_model  # noqa: E402
-from gptcore.sampling import SamplingConfig  # noqa: E402
+from gptcore.generation.decoding import GenerationConfig, generate_ids  # noqa: E402
+from gptcore.generation.inference import decode_layout  # noqa: E402
+from gptcore.platform.registry import load_model  # noqa: E402
+from gptcore.generation.sampling import SamplingConfig  # noqa: E402
 
 CONFIG = dict(vocab_size=4096, hidden_size=256, intermediate_size=688, num_hidden_layers=4,
               num_attention_heads=8, num_key_value_heads=4, max_position_embeddings=512,

@@ -21,7 +21,7 @@ The main path is one import away; each name loads its module on first use, so
 >>> loaded.step, loaded.model.config == model.config
 (3, True)
 
-Plugin authors import from :mod:`gptcore.plugin`; the model rules are in :mod:`gptcore.protocol`.
+Plugin authors import from :mod:`gptcore.plugin`; the model rules are in :mod:`gptcore.platform.protocol`.
 """
 
 from __future__ import annotations
@@ -29,39 +29,45 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from gptcore import _moved
+
+_moved.install()  # old module paths (gptcore.runs.checkpoint, ...) keep working, with a warning
+
 _EXPORTS: dict[str, str] = {
-    "build_model": "gptcore.registry",
-    "load_model": "gptcore.registry",
-    "GenerationConfig": "gptcore.generation",
-    "generate": "gptcore.generation",
-    "chat": "gptcore.generation",
-    "SamplingConfig": "gptcore.sampling",
-    "TrainConfig": "gptcore.training",
-    "TrainResult": "gptcore.training",
-    "train": "gptcore.training",
-    "Run": "gptcore.runs",
-    "TokenShards": "gptcore.data",
-    "prepare": "gptcore.data",
-    "Checkpoint": "gptcore.checkpoint",
-    "load_checkpoint": "gptcore.checkpoint",
-    "save_checkpoint": "gptcore.checkpoint",
-    "decode_layout": "gptcore.inference",
-    "load_vocabulary": "gptcore.vocab",
+    "build_model": "gptcore.platform.registry",
+    "load_model": "gptcore.platform.registry",
+    "GenerationConfig": "gptcore.generation.decoding",
+    "generate": "gptcore.generation.decoding",
+    "chat": "gptcore.generation.decoding",
+    "SamplingConfig": "gptcore.generation.sampling",
+    "TrainConfig": "gptcore.training.config",
+    "TrainResult": "gptcore.training.config",
+    "train": "gptcore.training.loop",
+    "Run": "gptcore.runs.directory",
+    "TokenShards": "gptcore.data.shards",
+    "prepare": "gptcore.data.preparation",
+    "Checkpoint": "gptcore.runs.checkpoint",
+    "load_checkpoint": "gptcore.runs.checkpoint",
+    "save_checkpoint": "gptcore.runs.checkpoint",
+    "decode_layout": "gptcore.generation.inference",
+    "load_vocabulary": "gptcore.data.vocab",
     "GptcoreError": "gptcore.errors",
     "PluginError": "gptcore.errors",
 }
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads lazily
-    from gptcore.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from gptcore.data.preparation import prepare
+    from gptcore.data.shards import TokenShards
+    from gptcore.data.vocab import load_vocabulary
     from gptcore.errors import GptcoreError, PluginError
-    from gptcore.generation import GenerationConfig, chat, generate
-    from gptcore.inference import decode_layout
-    from gptcore.registry import build_model, load_model
-    from gptcore.sampling import SamplingConfig
-    from gptcore.data import TokenShards, prepare
-    from gptcore.runs import Run
-    from gptcore.training import TrainConfig, TrainResult, train
-    from gptcore.vocab import load_vocabulary
+    from gptcore.generation.decoding import GenerationConfig, chat, generate
+    from gptcore.generation.inference import decode_layout
+    from gptcore.generation.sampling import SamplingConfig
+    from gptcore.platform.registry import build_model, load_model
+    from gptcore.runs.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from gptcore.runs.directory import Run
+    from gptcore.training.config import TrainConfig, TrainResult
+    from gptcore.training.loop import train
 
 
 def __getattr__(name: str) -> Any:

@@ -7,25 +7,25 @@
     from gptcore.plugin import apply_overrides, causal_attention, detect_hf, read_hf_config, read_hf_weights
 
 * :class:`Architecture`, :class:`Loader`, :class:`LoadResult`, :data:`PLUGIN_API_VERSION`:
-  what an entry point hands to gptcore (:mod:`gptcore.interfaces`);
+  what an entry point hands to gptcore (:mod:`gptcore.platform.interfaces`);
 * :class:`LanguageModel`, :class:`ModelConfig`: the model protocol, the one written copy of the
-  rules a model follows (:mod:`gptcore.protocol`);
+  rules a model follows (:mod:`gptcore.platform.protocol`);
 * :class:`KVCache`: what attention layers write keys and values into, and
-  :func:`causal_attention`, which applies its mask rules (:mod:`gptcore.kvcache`);
+  :func:`causal_attention`, which applies its mask rules (:mod:`gptcore.platform.kvcache`);
 * :class:`GptcoreError`, :class:`PluginError`, :func:`one_line`: one-line errors
   (:mod:`gptcore.errors`);
 * :func:`read_tensors`, :func:`read_json`, :func:`assign`, :func:`skip_init`,
-  :data:`PICKLE_SUFFIXES`: safe weight reading and checked assignment (:mod:`gptcore.weights`);
+  :data:`PICKLE_SUFFIXES`: safe weight reading and checked assignment (:mod:`gptcore.platform.weights`);
 * :func:`read_hf_weights`, :func:`read_hf_config`, :func:`detect_hf`, :func:`hf_model_type`,
-  :class:`HFWeights`: Hugging Face directories in all three layouts (:mod:`gptcore.hf`);
+  :class:`HFWeights`: Hugging Face directories in all three layouts (:mod:`gptcore.platform.hf`);
 * :func:`apply_overrides`, :func:`coerce_overrides`: a loader's ``overrides`` checked against
-  the config class (:mod:`gptcore.interfaces`);
+  the config class (:mod:`gptcore.platform.interfaces`);
 * :func:`check_int`, :func:`check_float`, :func:`check_bool`, :func:`check_parameters`,
   :class:`ConfigError`: type and range checks for a config's ``__post_init__``, so a
   ``config.json`` from anywhere cannot reach the allocator with ``"n_layers": 1e9``
-  (:mod:`gptcore.validation`).
+  (:mod:`gptcore.platform.validation`).
 
-The contract test kit is :mod:`gptcore.testing`.  Write ``api_version=1`` as a literal in a
+The contract test kit is :mod:`gptcore.kit.testing`.  Write ``api_version=1`` as a literal in a
 plugin, not this module's constant, so that gptcore can reject a plugin written for another
 version.
 
@@ -43,13 +43,19 @@ TinyConfig(vocab_size=16, context_length=2)
 from __future__ import annotations
 
 from gptcore.errors import GptcoreError, PluginError, one_line
-from gptcore.hf import HFWeights, detect_hf, hf_model_type, read_hf_config, read_hf_weights
-from gptcore.interfaces import (PLUGIN_API_VERSION, Architecture, LoadResult, Loader, apply_overrides,
-                                coerce_overrides)
-from gptcore.kvcache import KVCache, causal_attention
-from gptcore.protocol import LanguageModel, ModelConfig
-from gptcore.validation import ConfigError, check_bool, check_float, check_int, check_parameters
-from gptcore.weights import PICKLE_SUFFIXES, assign, read_json, read_tensors, skip_init
+from gptcore.platform.hf import HFWeights, detect_hf, hf_model_type, read_hf_config, read_hf_weights
+from gptcore.platform.interfaces import (
+    PLUGIN_API_VERSION,
+    Architecture,
+    Loader,
+    LoadResult,
+    apply_overrides,
+    coerce_overrides,
+)
+from gptcore.platform.kvcache import KVCache, causal_attention
+from gptcore.platform.protocol import LanguageModel, ModelConfig
+from gptcore.platform.validation import ConfigError, check_bool, check_float, check_int, check_parameters
+from gptcore.platform.weights import PICKLE_SUFFIXES, assign, read_json, read_tensors, skip_init
 
 __all__ = [
     "PICKLE_SUFFIXES", "PLUGIN_API_VERSION", "Architecture", "ConfigError", "GptcoreError", "HFWeights",

@@ -237,8 +237,8 @@ def test_checker_finds_a_cycle_and_a_hidden_import(tmp_path: Path) -> None:
     ("tokenkit.specs", "tokenkit.cli"),
     ("gptcore.models.gpt2.model", "gptcore.models.gpt2.hf"),
     ("gptcore_llama.model", "gptcore_llama.hf"),
-    ("gptcore.interfaces", "gptcore.registry"),
-    ("gptcore.registry", "gptcore.cli"),
+    ("gptcore.platform.interfaces", "gptcore.platform.registry"),
+    ("gptcore.platform.registry", "gptcore.cli"),
 ])
 def test_lower_layers_do_not_import_higher_ones(low: str, high: str) -> None:
     edges, _ = import_graph()
@@ -246,8 +246,66 @@ def test_lower_layers_do_not_import_higher_ones(low: str, high: str) -> None:
     assert not any(t == high or t.startswith(high + ".") for t in edges[low]), (low, high)
 
 
-def test_tokenkit_never_imports_gptcore_at_module_level() -> None:
+def test_tokenkit_never_imports_gptcore() -> None:
+    """The flow points one way: not at module level, not inside a function, not lazily."""
     _, imports = import_graph()
-    upward = [i for i in imports if _package(i.source) == "tokenkit" and _package(i.target) != "tokenkit"
-              and not i.in_function]
-    assert not upward, upward
+    upward = [f"{modules_path(i.source)}:{i.line}: {i.source} -> {i.target}" for i in imports
+              if _package(i.source) == "tokenkit" and _package(i.target) != "tokenkit"]
+    assert not upward, "tokenkit imports gptcore:\n" + "\n".join(upward)
+
+
+#: gptcore's stages and the platform beside them, lowest first. A module may import its own
+#: stage and any stage of a lower rank, never one of the same or a higher rank.
+GPTCORE_RANKS: dict[str, int] = {
+    "errors": 0, "_lazy": 0, "_moved": 0,
+    "platform": 1, "data": 1,                  # the plugin contract; text -> token shards
+    "models": 2, "generation": 2, "runs": 2,   # families; weights -> text; run dirs, checkpoints
+    "eval": 2, "plugin": 2,                    # bits per byte; the authors' front door
+    "loaders": 3, "training": 3, "export": 3,  # the loop; foreign formats
+    "sweep": 4, "kit": 4, "serve": 4,          # what composes the stages
+    "cli": 5, "__main__": 6,
+}
+
+
+def _stage(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "gptcore" and len(parts) > 1 else None
+
+
+def test_every_gptcore_stage_has_a_rank_and_a_docstring() -> None:
+    stages = {_stage(m) for m in project_modules() if _stage(m)}
+    assert stages == set(GPTCORE_RANKS), stages ^ set(GPTCORE_RANKS)
+    for package in (ROOT / "gptcore").iterdir():
+        if (package / "__init__.py").is_file():
+            tree = ast.parse((package / "__init__.py").read_text(encoding="utf-8"))
+            doc = ast.get_docstring(tree)
+            assert doc and doc.strip(), f"gptcore/{package.name}/__init__.py needs a one-line docstring"
+
+
+def test_gptcore_stages_import_only_lower_stages() -> None:
+    _, imports = import_graph()
+    wrong = []
+    for i in imports:
+        src, dst = _stage(i.source), _stage(i.target)
+        if src is None or dst is None or src == dst:
+            continue
+        if GPTCORE_RANKS[dst] >= GPTCORE_RANKS[src]:
+            wrong.append(f"{modules_path(i.source)}:{i.line}: {i.source} ({src}, rank "
+                         f"{GPTCORE_RANKS[src]}) -> {i.target} ({dst}, rank {GPTCORE_RANKS[dst]})")
+    assert not wrong, "gptcore stage imports that point up or sideways:\n" + "\n".join(wrong)
+
+
+def test_no_gptcore_module_is_over_400_lines() -> None:
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "gptcore").rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 420}
+    assert not long, f"modules holding more than one idea (split them): {long}"
+
+
+@pytest.mark.parametrize("caller", ["tokenkit.bench", "tokenkit.sweep"])
+def test_plots_do_not_know_their_callers(caller: str) -> None:
+    """Result types live in tokenkit.results, below plots and the modules that call plots
+    (checked with type-only imports included: they are still knowledge of the caller)."""
+    tree = ast.parse((ROOT / "tokenkit" / "plots.py").read_text(encoding="utf-8"))
+    named = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    named |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert caller not in named and "tokenkit.results" in named

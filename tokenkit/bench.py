@@ -14,24 +14,21 @@ import json
 import math
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
 
 from tokenkit import metrics
 from tokenkit.atomic import atomic_file
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.errors import TokenkitError
-from tokenkit.htmltables import images_html, rows_html
 from tokenkit.specs import load_vocabulary
+from tokenkit.results import RENYI_ALPHA, BenchResult, BenchRow
 from tokenkit.textio import read_text_source
 from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary
 
 #: Rényi order recommended by Zouhar et al. (2023).
-RENYI_ALPHA = 2.5
 #: UDHR Article 1 in English: the parity reference (multilingual.tsv has no English rows).
 ENGLISH_ARTICLE_1 = ("All human beings are born free and equal in dignity and rights.",
                      "They are endowed with reason and conscience and should act towards one "
@@ -55,66 +52,6 @@ class Corpus:
     name: str
     text: str
     languages: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass
-class BenchRow:
-    """Every number for one vocabulary on one corpus."""
-
-    vocab: str
-    corpus: str
-    backend: str
-    vocab_size: int
-    utf8_bytes: int
-    characters: int
-    tokens: int
-    bytes_per_token: float
-    chars_per_token: float
-    utf8_bits: int
-    bits_per_token: int
-    bpe_bits: int
-    compression_ratio: float
-    entropy_bits_per_token: float
-    entropy_compression_ratio: float
-    renyi_efficiency: float  # alpha 2.5, V = vocabulary size (the paper's definition)
-    renyi_efficiency_observed: float  # V = distinct tokens seen (tokenization-scorer default)
-    distinct_tokens: int
-    words: int
-    fertility: float | None
-    lines: int
-    exact_lines: int
-    round_trip_fidelity: float
-    lost_characters: int
-    lost_examples: str
-    encode_seconds: float
-    encode_mb_s: float
-    encode_batch_seconds: float
-    encode_batch_mb_s: float
-    batch_counts_match: bool
-    fast_path: bool
-
-
-@dataclass
-class BenchResult:
-    rows: list[BenchRow]
-    vocabs: list[str]
-    corpora: list[str]
-    parity: dict[str, dict[str, float]] = field(default_factory=dict)  # vocab -> lang -> ratio
-    parity_tokens: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def _repr_html_(self) -> str:  # notebooks: the table, then the plots
-        return rows_html(self.rows) + images_html(_pictures(self))
-
-    def row(self, vocab: str, corpus: str) -> BenchRow:
-        for r in self.rows:
-            if r.vocab == vocab and r.corpus == corpus:
-                return r
-        raise KeyError((vocab, corpus))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"renyi_alpha": RENYI_ALPHA, "vocabs": self.vocabs, "corpora": self.corpora,
-                "rows": [_jsonable(asdict(r)) for r in self.rows], "parity": self.parity,
-                "parity_tokens": self.parity_tokens}
 
 
 def split_units(text: str) -> list[str]:
@@ -312,17 +249,3 @@ def _unique(labels: list[str]) -> list[str]:
         seen[lab] = seen.get(lab, 0) + 1
         out.append(lab if seen[lab] == 1 else f"{lab}#{seen[lab]}")
     return out
-
-
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    """JSON has no infinity: write it as null."""
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
-
-
-def _pictures(result: BenchResult) -> list[bytes]:
-    """The plots of ``result`` as PNG bytes (drawn into a temporary directory)."""
-    from tokenkit import plots  # lazy: matplotlib is heavy and only notebooks ask for pictures
-
-    with tempfile.TemporaryDirectory() as tmp:
-        drawn = plots.bench_plots(result, Path(tmp) / "plot.png")
-        return [p.read_bytes() for p in (drawn if isinstance(drawn, list) else [drawn])]

@@ -11,8 +11,7 @@ from tokenkit.languages import language_label
 from tokenkit.plotfonts import use_cjk_fonts
 
 if TYPE_CHECKING:
-    from tokenkit.bench import BenchResult
-    from tokenkit.sweep import SweepResult
+    from tokenkit.results import BenchResult, SweepResult
 
 
 def _pyplot():

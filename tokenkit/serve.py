@@ -8,8 +8,10 @@ worker threads (at most :data:`WORKERS` at a time) and answers 504 after
 value at fault; nothing a client sends can stop the server.
 
 Only vocabularies from :meth:`Playground.available` can be asked for, so the API never opens
-arbitrary paths. ``--model`` (a gptcore checkpoint or run) adds next-token and sampling
-endpoints; gptcore is imported only then, because tokenkit never depends on gptcore.
+arbitrary paths. The page also draws a model's next-token chart and samples when the app is
+built with ``model_routes``: ``gptcore serve RUN`` does that (:mod:`gptcore.serve`), because
+tokenkit never depends on gptcore. Without them ``/api/next`` and ``/api/sample`` answer 404
+with the command to run.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -65,68 +66,12 @@ def trained_directories(root: Path) -> list[str]:
         return []
 
 
-@dataclass
-class ModelSession:
-    """A gptcore model and its vocabulary, loaded once; one forward pass at a time."""
-
-    path: str
-    model: Any
-    vocab: Vocabulary
-    vocab_spec: str
-    lock: threading.Lock
-
-    @classmethod
-    def load(cls, path: str) -> ModelSession:
-        # lazy: gptcore is optional here, imported only for --model (tokenkit never needs it)
-        from gptcore.generation import check_vocabulary
-        from gptcore.registry import load_model  # lazy (--model only)
-
-        result = load_model(path)
-        if not result.vocabulary:
-            raise TokenkitError(f"model {path} records no vocabulary to encode text with")
-        vocab = tokenkit.load(result.vocabulary)
-        check_vocabulary(result.model, vocab)
-        return cls(path, result.model.eval(), vocab, result.vocabulary, threading.Lock())
-
-    def _prompt(self, text: str) -> list[int]:
-        ids = self.vocab.encode(text)
-        if not ids:
-            raise ApiError("type some text first: the model needs at least one token")
-        return ids[-self.model.config.context_length:]
-
-    def next_tokens(self, text: str, top_k: int, temperature: float) -> list[dict[str, Any]]:
-        import torch  # lazy: only a --model session needs torch and gptcore
-        from gptcore.sampling import next_token_distribution  # lazy (--model only)
-
-        ids = self._prompt(text)
-        with self.lock, torch.inference_mode():
-            logits = self.model(torch.tensor([ids]))[0, -1]
-        dist = next_token_distribution(logits, temperature, top_k)
-        return [{"id": i, "p": p, "text": self.vocab.decode([i]),
-                 "hex": (self.vocab.token_bytes(i) or b"").hex(" ")} for i, p in dist]
-
-    def sample(self, text: str, max_new_tokens: int, temperature: float, top_k: int | None,
-               top_p: float | None, seed: int | None) -> dict[str, Any]:
-        # lazy: only a --model session needs gptcore
-        from gptcore.generation import GenerationConfig, generate_ids
-        from gptcore.sampling import SamplingConfig  # lazy (--model only)
-
-        cfg = GenerationConfig(max_new_tokens=max_new_tokens, seed=seed,
-                               sampling=SamplingConfig(temperature=temperature, top_k=top_k,
-                                                       top_p=top_p))
-        with self.lock:
-            new = generate_ids(self.model, [self._prompt(text)], cfg)[0]
-        return {"completion": self.vocab.decode(new), "ids": new}
-
-
 class Playground:
     """What the app serves: the available specs, the vocabulary cache and the optional model."""
 
-    def __init__(self, specs: Sequence[str] = (), root: str | Path = ".",
-                 model: ModelSession | None = None) -> None:
+    def __init__(self, specs: Sequence[str] = (), root: str | Path = ".") -> None:
         self.specs = list(specs)
         self.root = Path(root)
-        self.model = model
         self._vocabs: dict[str, Vocabulary] = {}
         self._lock = threading.Lock()
 
@@ -178,8 +123,8 @@ class Playground:
                             "hex": (vocab.token_bytes(i) or b"").hex(" ")} for i in ids]}
 
 
-# -- request parsing -----------------------------------------------------------------------------
-async def _body(request: Request) -> dict[str, Any]:
+# -- request parsing (public: gptcore's model endpoints use them too) -------------------------------------------------------------------------
+async def read_body(request: Request) -> dict[str, Any]:
     """The JSON object of a request, refusing bodies over MAX_BODY_BYTES before reading them."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -200,7 +145,7 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def _text(data: dict[str, Any]) -> str:
+def read_text(data: dict[str, Any]) -> str:
     text = data.get("text", "")
     if not isinstance(text, str):
         raise ApiError(f"'text' must be a string, got {type(text).__name__}")
@@ -210,7 +155,7 @@ def _text(data: dict[str, Any]) -> str:
     return text
 
 
-def _number(data: dict[str, Any], key: str, default: float | None, lo: float, hi: float,
+def read_number(data: dict[str, Any], key: str, default: float | None, lo: float, hi: float,
             kind: type = float) -> Any:
     value = data.get(key, default)
     if value is None:
@@ -222,7 +167,7 @@ def _number(data: dict[str, Any], key: str, default: float | None, lo: float, hi
     return kind(value)
 
 
-async def _run(fn: Callable[[], Any], limiter: anyio.CapacityLimiter) -> Any:
+async def run_blocking(fn: Callable[[], Any], limiter: anyio.CapacityLimiter) -> Any:
     """Run blocking work in a worker thread, giving up (504) after REQUEST_TIMEOUT_S."""
     with anyio.move_on_after(REQUEST_TIMEOUT_S) as scope:
         return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True, limiter=limiter)
@@ -233,23 +178,37 @@ async def _run(fn: Callable[[], Any], limiter: anyio.CapacityLimiter) -> Any:
 
 
 # -- the app -------------------------------------------------------------------------------------
-def create_app(playground: Playground) -> Starlette:
-    """The Starlette app: the page, its CSS and the JSON API (documented in docs/playground.md)."""
+#: Builds extra API routes (a model's ``/api/next`` and ``/api/sample``) that share the app's
+#: worker limiter; see :func:`create_app`.
+RouteFactory = Callable[[anyio.CapacityLimiter], Sequence[Route]]
+NO_MODEL = ("no model loaded: start the playground with a model as "
+            "`gptcore serve RUN_OR_CHECKPOINT [VOCABS]...`")
+
+
+def json_endpoint(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    """Wrap ``handler`` (returning a JSON-able value) so every failure is ``{"error": one line}``."""
+    async def wrapped(request: Request) -> Response:
+        try:
+            return JSONResponse(await handler(request))
+        except ApiError as e:
+            return JSONResponse({"error": str(e)}, status_code=e.status)
+        except (TokenkitError, ValueError) as e:
+            return JSONResponse({"error": str(e).splitlines()[0]}, status_code=400)
+        except Exception as e:  # noqa: BLE001 - a bug must answer, not take the server down
+            return JSONResponse({"error": f"internal error: {type(e).__name__}: {e}"},
+                                status_code=500)
+    return wrapped
+
+
+def create_app(playground: Playground, *, model_routes: RouteFactory | None = None,
+               model_info: dict[str, Any] | None = None) -> Starlette:
+    """The Starlette app: the page, its CSS and the JSON API (documented in docs/playground.md).
+
+    ``model_routes`` adds the model endpoints (``/api/next``, ``/api/sample``) and
+    ``model_info`` is what ``/api/vocabularies`` reports as ``"model"``; gptcore supplies both.
+    """
     limiter = anyio.CapacityLimiter(WORKERS)
     page = files("tokenkit").joinpath("static/playground.html").read_text(encoding="utf-8")
-
-    def endpoint(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        async def wrapped(request: Request) -> Response:
-            try:
-                return JSONResponse(await handler(request))
-            except ApiError as e:
-                return JSONResponse({"error": str(e)}, status_code=e.status)
-            except (TokenkitError, ValueError) as e:
-                return JSONResponse({"error": str(e).splitlines()[0]}, status_code=400)
-            except Exception as e:  # noqa: BLE001 - a bug must answer, not take the server down
-                return JSONResponse({"error": f"internal error: {type(e).__name__}: {e}"},
-                                    status_code=500)
-        return wrapped
 
     async def index(request: Request) -> Response:
         return HTMLResponse(page)
@@ -258,15 +217,13 @@ def create_app(playground: Playground) -> Starlette:
         return Response(CSS, media_type="text/css")
 
     async def vocabularies(request: Request) -> dict[str, Any]:
-        model = playground.model
-        return {"vocabularies": playground.available(), "samples": SAMPLES,
-                "model": {"path": model.path, "vocabulary": model.vocab_spec} if model else None,
+        return {"vocabularies": playground.available(), "samples": SAMPLES, "model": model_info,
                 "limits": {"max_text_chars": MAX_TEXT_CHARS, "max_vocabularies": MAX_VOCABS,
                            "max_new_tokens": MAX_NEW_TOKENS, "timeout_s": REQUEST_TIMEOUT_S}}
 
     async def encode(request: Request) -> dict[str, Any]:
-        data = await _body(request)
-        text = _text(data)
+        data = await read_body(request)
+        text = read_text(data)
         specs = data.get("specs")
         if not isinstance(specs, list) or not specs or not all(isinstance(s, str) for s in specs):
             raise ApiError("'specs' must be a non-empty list of vocabulary names")
@@ -276,10 +233,10 @@ def create_app(playground: Playground) -> Starlette:
         unknown = [s for s in specs if s not in names]
         if unknown:
             raise ApiError(f"unknown vocabulary {unknown[0]!r} (available: {', '.join(sorted(names))})")
-        return {"text": text, "results": await _run(lambda: playground.encode(text, specs), limiter)}
+        return {"text": text, "results": await run_blocking(lambda: playground.encode(text, specs), limiter)}
 
     async def decode(request: Request) -> dict[str, Any]:
-        data = await _body(request)
+        data = await read_body(request)
         spec, ids = data.get("spec"), data.get("ids")
         if not isinstance(spec, str):
             raise ApiError("'spec' must be a vocabulary name")
@@ -288,50 +245,29 @@ def create_app(playground: Playground) -> Starlette:
             raise ApiError(f"'ids' must be a list of integers, got {json.dumps(ids)[:80]}")
         if len(ids) > MAX_TEXT_CHARS:
             raise ApiError(f"{len(ids):,} ids is over the limit of {MAX_TEXT_CHARS:,}", 413)
-        return await _run(lambda: playground.decode(spec, ids), limiter)
+        return await run_blocking(lambda: playground.decode(spec, ids), limiter)
 
-    def _model() -> ModelSession:
-        if playground.model is None:
-            raise ApiError("no model loaded: start the server with "
-                           "`tokenkit serve --model RUN_OR_CHECKPOINT`", 404)
-        return playground.model
-
-    async def next_token(request: Request) -> dict[str, Any]:
-        model = _model()
-        data = await _body(request)
-        text = _text(data)
-        top_k = _number(data, "top_k", 10, 1, MAX_TOP_K, int)
-        temperature = _number(data, "temperature", 1.0, 0.01, 100.0)
-        return {"text": text, "tokens": await _run(
-            lambda: model.next_tokens(text, top_k, temperature), limiter)}
-
-    async def sample(request: Request) -> dict[str, Any]:
-        model = _model()
-        data = await _body(request)
-        text = _text(data)
-        args = dict(max_new_tokens=_number(data, "max_new_tokens", 40, 1, MAX_NEW_TOKENS, int),
-                    temperature=_number(data, "temperature", 1.0, 0.0, 100.0),
-                    top_k=_number(data, "top_k", None, 1, 1 << 24, int),
-                    top_p=_number(data, "top_p", None, 0.0, 1.0),
-                    seed=_number(data, "seed", None, 0, 2**63 - 1, int))
-        return {"text": text, **await _run(lambda: model.sample(text, **args), limiter)}
+    async def no_model(request: Request) -> dict[str, Any]:
+        raise ApiError(NO_MODEL, 404)
 
     routes = [
         Route("/", index),
         Route("/render.css", css),
-        Route("/api/vocabularies", endpoint(vocabularies)),
-        Route("/api/encode", endpoint(encode), methods=["POST"]),
-        Route("/api/decode", endpoint(decode), methods=["POST"]),
-        Route("/api/next", endpoint(next_token), methods=["POST"]),
-        Route("/api/sample", endpoint(sample), methods=["POST"]),
+        Route("/api/vocabularies", json_endpoint(vocabularies)),
+        Route("/api/encode", json_endpoint(encode), methods=["POST"]),
+        Route("/api/decode", json_endpoint(decode), methods=["POST"]),
     ]
+    if model_routes is not None:
+        routes += list(model_routes(limiter))
+    else:
+        routes += [Route(path, json_endpoint(no_model), methods=["POST"])
+                   for path in ("/api/next", "/api/sample")]
     return Starlette(routes=routes)
 
 
-def build_app(specs: Sequence[str] = (), model: str | None = None, root: str | Path = ".") -> Starlette:
-    """The app for ``tokenkit serve``; the model (if any) is loaded now, so errors come first."""
-    session = ModelSession.load(model) if model else None
-    return create_app(Playground(specs, root, session))
+def build_app(specs: Sequence[str] = (), root: str | Path = ".") -> Starlette:
+    """The app for ``tokenkit serve``: vocabularies only (``gptcore serve`` adds a model)."""
+    return create_app(Playground(specs, root))
 
 
 def run(app: Starlette, host: str, port: int) -> None:

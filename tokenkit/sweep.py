@@ -7,48 +7,18 @@ into it by neighbourhood); training never sees it.
 from __future__ import annotations
 
 import csv
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from tokenkit import metrics, training
 from tokenkit.atomic import atomic_file
 from tokenkit.errors import TokenkitError
-from tokenkit.htmltables import images_html, rows_html
+from tokenkit.results import SweepResult, SweepRow
 from tokenkit.textio import read_text_source
 
 Progress = Callable[[int, int, str], None]
-
-
-@dataclass
-class SweepRow:
-    vocab_size: int  # requested
-    actual_vocab_size: int
-    heldout_bytes: int
-    tokens: int
-    tokens_per_byte: float
-    bytes_per_token: float
-    bits_per_token: int  # fixed width: ceil(log2 V)
-    entropy_bits_per_token: float
-    compression_ratio: float  # UTF-8 bits / BPE bits on held-out text
-    entropy_compression_ratio: float
-    renyi_efficiency: float
-    train_seconds: float
-
-
-@dataclass
-class SweepResult:
-    corpus: str
-    backend: str
-    heldout: float
-    train_bytes: int
-    heldout_bytes: int
-    rows: list[SweepRow] = field(default_factory=list)
-
-    def _repr_html_(self) -> str:  # notebooks: the table, then the plots
-        return rows_html(self.rows) + images_html(_pictures(self))
 
 
 #: The vocabulary sizes a sweep trains when none are given.
@@ -135,12 +105,3 @@ def write_csv(result: SweepResult, path: Path) -> Path:
             w.writerow({"corpus": result.corpus, "backend": result.backend,
                         "heldout": result.heldout, **asdict(r)})
     return path
-
-
-def _pictures(result: SweepResult) -> list[bytes]:
-    """The plots of ``result`` as PNG bytes (drawn into a temporary directory)."""
-    from tokenkit import plots  # lazy: matplotlib is heavy and only notebooks ask for pictures
-
-    with tempfile.TemporaryDirectory() as tmp:
-        drawn = plots.sweep_plot(result, Path(tmp) / "plot.png")
-        return [p.read_bytes() for p in (drawn if isinstance(drawn, list) else [drawn])]

@@ -4,7 +4,7 @@
 One module per area, each defining plain click commands that this file names in
 :data:`COMMANDS`: :mod:`.plugins` (list), :mod:`.generate` (generate, next, diversity),
 :mod:`.pretrain`, :mod:`.export`, :mod:`.data` (prepare, eval), :mod:`.sweep` (vocab-sweep),
-:mod:`.new_plugin`.  Errors pass through one adapter (:mod:`.errors`); output through one console
+:mod:`.new_plugin`, :mod:`.serve`.  Errors pass through one adapter (:mod:`.errors`); output through one console
 (:mod:`.console`).  Only this package prints.  ``docs/cli.md`` is generated from the help texts
 by ``docs/gen_cli_reference.py``.
 
@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
              "Loss, perplexity and bits per byte of MODEL (checkpoint or any loadable model) on text."),
     "new-plugin": ("gptcore.cli.new_plugin", "new_plugin_cmd",
                    "Write a working plugin skeleton NAME (model, loader, exporter, tests) into OUT."),
+    "serve": ("gptcore.cli.serve", "serve_cmd",
+              "Open tokenkit's playground with MODEL's next-token chart and sampling, beside VOCABS."),
     "vocab-sweep": ("gptcore.cli.sweep", "vocab_sweep_cmd",
                     "Bits per byte against vocabulary size: one model pretrained per vocabulary."),
 }

@@ -10,16 +10,17 @@ from typing import Any, TypeVar
 
 import click
 import torch
+
 from tokenkit import Vocabulary
 
-from gptcore import registry
 from gptcore.cli.console import note
+from gptcore.data.vocab import load_vocabulary
 from gptcore.errors import GptcoreError, PluginError, one_line
-from gptcore.generation import check_vocabulary
-from gptcore.inference import decode_layout
-from gptcore.runs import check_fingerprint
-from gptcore.sampling import SamplingConfig
-from gptcore.vocab import load_vocabulary
+from gptcore.generation.decoding import check_vocabulary
+from gptcore.generation.inference import decode_layout
+from gptcore.generation.sampling import SamplingConfig
+from gptcore.platform import registry
+from gptcore.runs.directory import check_fingerprint
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -120,7 +121,7 @@ def model_and_vocab(model: str, tokenizer: str | None, loader: str | None,
 
 def split_sets(values: tuple[str, ...]) -> dict[str, str]:
     """``--set key=value`` pairs as raw strings; the config class's field types parse them
-    (:func:`gptcore.interfaces.coerce_overrides`), so ``--set sliding_window=none`` is None
+    (:func:`gptcore.platform.interfaces.coerce_overrides`), so ``--set sliding_window=none`` is None
     only where the field may be None."""
     out: dict[str, str] = {}
     for item in values:

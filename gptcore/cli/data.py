@@ -8,17 +8,25 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn,
-                           TransferSpeedColumn)
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 
-from gptcore import registry
 from gptcore.cli.console import echo, err
-from gptcore.data import MANIFEST, TokenShards, encode_sources, prepare
+from gptcore.data.manifest import MANIFEST
+from gptcore.data.preparation import encode_sources, prepare
+from gptcore.data.shards import TokenShards
+from gptcore.data.vocab import load_vocabulary
 from gptcore.errors import GptcoreError
-from gptcore.eval import evaluate
-from gptcore.generation import check_vocabulary
-from gptcore.runs import check_fingerprint
-from gptcore.vocab import load_vocabulary
+from gptcore.eval.bpb import evaluate
+from gptcore.generation.decoding import check_vocabulary
+from gptcore.platform import registry
+from gptcore.runs.directory import check_fingerprint
 
 
 @click.command("prepare")

@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 import click
+
 from tokenkit import TokenkitError
 from tokenkit.cli.errors import one_line_usage
 

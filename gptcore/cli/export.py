@@ -8,11 +8,11 @@ import click
 
 from gptcore.cli.common import LOADER, MODEL_ARG, SETS, TOKENIZER, load_model, split_sets
 from gptcore.cli.console import echo
+from gptcore.data.vocab import load_vocabulary
 from gptcore.errors import GptcoreError
-from gptcore.export import export
-from gptcore.generation import check_vocabulary
-from gptcore.runs import check_fingerprint
-from gptcore.vocab import load_vocabulary
+from gptcore.export.writer import export
+from gptcore.generation.decoding import check_vocabulary
+from gptcore.runs.directory import check_fingerprint
 
 
 @click.command("export")

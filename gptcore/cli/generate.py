@@ -7,18 +7,36 @@ from pathlib import Path
 
 import click
 import torch
+
 from tokenkit import Vocabulary
 from tokenkit.atomic import atomic_file
 from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special, check_output_file
 from tokenkit.plotfonts import use_cjk_fonts
 from tokenkit.textio import check_unicode
 
-from gptcore.cli.common import LOADER, MODEL_ARG, SETS, TOKENIZER, config, default, model_and_vocab, sampling, sampling_options
+from gptcore.cli.common import (
+    LOADER,
+    MODEL_ARG,
+    SETS,
+    TOKENIZER,
+    config,
+    default,
+    model_and_vocab,
+    sampling,
+    sampling_options,
+)
 from gptcore.cli.console import echo, err, write_text
-from gptcore.diversity import self_bleu
 from gptcore.errors import GptcoreError
-from gptcore.generation import CHAT_TOKENS, GenerationConfig, chat, chat_prompt, generate, mask_padding
-from gptcore.sampling import SamplingConfig, next_token_distribution
+from gptcore.eval.diversity import self_bleu
+from gptcore.generation.decoding import (
+    CHAT_TOKENS,
+    GenerationConfig,
+    chat,
+    chat_prompt,
+    generate,
+    mask_padding,
+)
+from gptcore.generation.sampling import SamplingConfig, next_token_distribution
 
 G = GenerationConfig
 #: torch seeds are 64-bit; a seed outside this range is refused by click, not by torch.

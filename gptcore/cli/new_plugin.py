@@ -1,4 +1,4 @@
-"""``gptcore new-plugin``: write a working plugin skeleton (see :mod:`gptcore.scaffold`)."""
+"""``gptcore new-plugin``: write a working plugin skeleton (see :mod:`gptcore.kit.scaffold`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from gptcore.cli.console import echo
-from gptcore.scaffold import write_plugin
+from gptcore.kit.scaffold import write_plugin
 
 
 @click.command("new-plugin")

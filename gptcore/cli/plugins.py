@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from gptcore import registry
 from gptcore.cli.console import echo
+from gptcore.platform import registry
 
 
 @click.command("list")

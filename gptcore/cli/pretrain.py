@@ -3,8 +3,8 @@
 Read top to bottom: options (each default read from :class:`~gptcore.training.TrainConfig`;
 a ``--recipe`` fills in the ones not given; ``--resume`` takes the run's stored ones and only
 the flags given on the command line override them) -> process group
-(:mod:`gptcore.distributed`) -> vocabulary and token shards (:mod:`gptcore.data`, prepared into
-``RUN/data`` on first use) -> model (:mod:`gptcore.registry`, or the run's latest checkpoint)
+(:mod:`gptcore.training.distributed`) -> vocabulary and token shards (:mod:`gptcore.data`, prepared into
+``RUN/data`` on first use) -> model (:mod:`gptcore.platform.registry`, or the run's latest checkpoint)
 -> the loop (:mod:`gptcore.training`), which checkpoints, logs and plots into the run.
 
 Runs the same under ``torchrun --nproc_per_node N -m gptcore pretrain ...``.
@@ -21,20 +21,23 @@ import click
 import torch
 from click.core import ParameterSource
 
-from gptcore import registry
-from gptcore.checkpoint import load_checkpoint
 from gptcore.cli.common import default, parse_sets
 from gptcore.cli.console import echo, progress
-from gptcore.data import MANIFEST, TokenShards, prepare
-from gptcore.distributed import DEVICES, setup, teardown
+from gptcore.data.fingerprint import vocabulary_sha256
+from gptcore.data.manifest import MANIFEST
+from gptcore.data.preparation import prepare
+from gptcore.data.shards import TokenShards
+from gptcore.data.vocab import load_vocabulary
 from gptcore.errors import GptcoreError, one_line
-from gptcore.fingerprint import vocabulary_sha256
-from gptcore.generation import check_vocabulary
-from gptcore.hostmemory import keep_freed_blocks
-from gptcore.recipes import RECIPES, recipe
-from gptcore.runs import DATA, Run
-from gptcore.training import ORDERS, SCHEDULES, TrainConfig, train, use_bf16
-from gptcore.vocab import load_vocabulary
+from gptcore.generation.decoding import check_vocabulary
+from gptcore.platform import registry
+from gptcore.runs.checkpoint import load_checkpoint
+from gptcore.runs.directory import DATA, Run
+from gptcore.training.config import ORDERS, SCHEDULES, TrainConfig
+from gptcore.training.distributed import DEVICES, setup, teardown
+from gptcore.training.hostmemory import keep_freed_blocks
+from gptcore.training.loop import train, use_bf16
+from gptcore.training.recipes import RECIPES, recipe
 
 T = TrainConfig
 #: Options that define the model and its data: fixed for the life of a run.

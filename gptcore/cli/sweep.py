@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
 from tokenkit.sweep import parse_sizes
 
 from gptcore.cli.common import default, parse_sets
 from gptcore.cli.console import echo, err, progress
-from gptcore.hostmemory import keep_freed_blocks
-from gptcore.sweep import DEFAULT_BUDGET_BYTES, SweepConfig, SweepEvent, SweepResult, run_sweep
+from gptcore.sweep.config import DEFAULT_BUDGET_BYTES, SweepConfig, SweepEvent, SweepResult
+from gptcore.sweep.runner import run_sweep
+from gptcore.training.hostmemory import keep_freed_blocks
 
 S = SweepConfig
 

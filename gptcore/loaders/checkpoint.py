@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gptcore.checkpoint import FORMAT, META, load_checkpoint
 from gptcore.errors import GptcoreError
-from gptcore.interfaces import LoadResult, Loader
-from gptcore.runs import is_run, resolve_model_path
-from gptcore.validation import check_checkpoint_meta
-from gptcore.weights import read_json
+from gptcore.platform.interfaces import Loader, LoadResult
+from gptcore.platform.validation import check_checkpoint_meta
+from gptcore.platform.weights import read_json
+from gptcore.runs.checkpoint import FORMAT, META, load_checkpoint
+from gptcore.runs.directory import is_run, resolve_model_path
 
 
 def detect(path: Path) -> bool:

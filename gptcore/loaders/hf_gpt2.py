@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import warnings
 
-from gptcore.models.gpt2.hf import (LOADER, WEIGHT_FILES, config_from_hf, detect, export_hf, load,  # noqa: F401
-                                    name_map)
+from gptcore.models.gpt2.hf import LOADER, WEIGHT_FILES, config_from_hf, detect, export_hf, load, name_map  # noqa: F401
 
 warnings.warn("gptcore.loaders.hf_gpt2 is deprecated: import gptcore.models.gpt2.hf",
               DeprecationWarning, stacklevel=2)

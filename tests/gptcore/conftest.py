@@ -16,7 +16,7 @@ def vocab_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def vocab(vocab_dir: Path):
-    from gptcore.vocab import load_vocabulary
+    from gptcore.data.vocab import load_vocabulary
 
     return load_vocabulary(vocab_dir)
 

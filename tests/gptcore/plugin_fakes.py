@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from gptcore import registry
+from gptcore.platform import registry
 from gptcore.plugin import Architecture, KVCache
 
 

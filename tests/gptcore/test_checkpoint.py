@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors import safe_open
 
-from gptcore import checkpoint as ck
-from gptcore import registry, testing
+from gptcore.runs import checkpoint as ck
+from gptcore.platform import registry
+from gptcore.kit import testing
 from gptcore.errors import GptcoreError
 
 TINY = dict(vocab_size=61, context_length=16, emb_dim=16, n_layers=2, n_heads=2)

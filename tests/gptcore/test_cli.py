@@ -10,11 +10,11 @@ import torch
 import transformers
 from click.testing import CliRunner
 
-from gptcore import registry
-from gptcore.checkpoint import save_checkpoint
+from gptcore.platform import registry
+from gptcore.runs.checkpoint import save_checkpoint
 from gptcore.cli import main
-from gptcore import testing
-from gptcore.vocab import load_vocabulary
+from gptcore.kit import testing
+from gptcore.data.vocab import load_vocabulary
 
 
 def run(*args: str, ok: bool = True):
@@ -56,8 +56,8 @@ def test_list_shows_broken_plugin(tmp_path, monkeypatch):
 
 
 def test_generate_greedy_matches_library(ckpt, vocab, vocab_dir):
-    from gptcore.generation import GenerationConfig, generate
-    from gptcore.sampling import SamplingConfig
+    from gptcore.generation.decoding import GenerationConfig, generate
+    from gptcore.generation.sampling import SamplingConfig
 
     out = run("generate", ckpt, "--prompt", "the fox", "--greedy", "--max-new-tokens", "8").output
     model = registry.load_model(ckpt).model
@@ -229,9 +229,9 @@ def test_version_and_python_m(tmp_path):
 def test_option_defaults_come_from_the_config_dataclasses():
     from gptcore.cli.generate import generate_cmd
     from gptcore.cli.pretrain import pretrain_cmd
-    from gptcore.generation import GenerationConfig
-    from gptcore.sampling import SamplingConfig
-    from gptcore.training import TrainConfig
+    from gptcore.generation.decoding import GenerationConfig
+    from gptcore.generation.sampling import SamplingConfig
+    from gptcore.training.config import TrainConfig
 
     def defaults(cmd):
         return {p.name: p.default for p in cmd.params}

@@ -21,8 +21,8 @@ import torch
 from click.testing import CliRunner
 from safetensors.torch import load_file, save_file
 
-from gptcore import testing
-from gptcore.checkpoint import save_checkpoint
+from gptcore.kit import testing
+from gptcore.runs.checkpoint import save_checkpoint
 from gptcore.cli import main
 
 from tests.disk import snapshot
@@ -230,7 +230,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
     root = tmp_path_factory.mktemp("shared")
     vocab_dir = train_vocab(root / "vocab")
     big = train_vocab(root / "big", vocab_size=400)
-    from gptcore.vocab import load_vocabulary
+    from gptcore.data.vocab import load_vocabulary
 
     size = load_vocabulary(str(vocab_dir)).vocab_size
     model = testing.build_tiny("gpt2", dict(vocab_size=size, context_length=32, emb_dim=32,

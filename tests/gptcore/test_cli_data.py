@@ -9,12 +9,12 @@ import torch
 from click.testing import CliRunner
 
 import tokenkit
-from gptcore import registry
-from gptcore.checkpoint import save_checkpoint
+from gptcore.platform import registry
+from gptcore.runs.checkpoint import save_checkpoint
 from gptcore.cli import main
 from gptcore.cli.data import eval_cmd, prepare_cmd
-from gptcore.data import TokenShards
-from gptcore.eval import evaluate
+from gptcore.data.shards import TokenShards
+from gptcore.eval.bpb import evaluate
 from tests.gptcore.helpers import TEXT, train_vocab
 
 

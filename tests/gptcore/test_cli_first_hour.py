@@ -9,8 +9,8 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from gptcore import testing
-from gptcore.checkpoint import save_checkpoint
+from gptcore.kit import testing
+from gptcore.runs.checkpoint import save_checkpoint
 from gptcore.cli import main
 from tests.gptcore.helpers import train_vocab
 
@@ -22,7 +22,7 @@ def run(*args, ok: bool = True):
 
 
 def tiny_checkpoint(directory, vocab_dir):
-    from gptcore.vocab import load_vocabulary
+    from gptcore.data.vocab import load_vocabulary
 
     vocab = load_vocabulary(vocab_dir)
     model = testing.build_tiny("gpt2", dict(vocab_size=vocab.vocab_size, context_length=32, emb_dim=32,

@@ -12,10 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokenkit
-from gptcore.data import (TokenShards, dtype_for, encode_sources, eot_id, prepare, read_manifest,
-                          split_documents)
-from gptcore.fingerprint import vocabulary_sha256
-from gptcore.registry import GptcoreError
+from gptcore.data.shards import TokenShards
+from gptcore.data.encoding import dtype_for, eot_id
+from gptcore.data.preparation import encode_sources, prepare, split_documents
+from gptcore.data.manifest import read_manifest
+from gptcore.data.fingerprint import vocabulary_sha256
+from gptcore.platform.registry import GptcoreError
 from tests.conftest import corpus_path
 from tests.gptcore.helpers import train_vocab
 

@@ -9,11 +9,12 @@ import torch
 from torch import nn
 
 import tokenkit
-from gptcore import registry
-from gptcore.data import TokenShards, prepare
-from gptcore.eval import evaluate, token_bytes
-from gptcore.registry import GptcoreError
-from gptcore.training import loss_fn
+from gptcore.platform import registry
+from gptcore.data.shards import TokenShards
+from gptcore.data.preparation import prepare
+from gptcore.eval.bpb import evaluate, token_bytes
+from gptcore.platform.registry import GptcoreError
+from gptcore.training.loop import loss_fn
 from tests.gptcore.helpers import TEXT, train_vocab
 
 EOT = "<|endoftext|>"

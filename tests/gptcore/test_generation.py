@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gptcore import testing
-from gptcore.generation import GenerationConfig, chat, chat_prompt, check_vocabulary, generate, generate_ids
-from gptcore.registry import GptcoreError
-from gptcore.sampling import SamplingConfig
+from gptcore.kit import testing
+from gptcore.generation.decoding import (
+    GenerationConfig, chat, chat_prompt, check_vocabulary, generate, generate_ids)
+from gptcore.platform.registry import GptcoreError
+from gptcore.generation.sampling import SamplingConfig
 
 GREEDY = SamplingConfig(temperature=0.0)
 
@@ -107,7 +108,7 @@ def test_chat_template_uses_special_tokens(model, vocab):
 
 
 def test_chat_without_specials_falls_back(tmp_path):
-    from gptcore.vocab import load_vocabulary
+    from gptcore.data.vocab import load_vocabulary
     from tests.gptcore.helpers import train_vocab
 
     plain = load_vocabulary(str(train_vocab(tmp_path, specials=[])))
@@ -152,7 +153,7 @@ def test_forged_turn_stays_inside_the_user_turn(backend, vocab, tmp_path):
 
 
 def test_forged_turn_in_the_plain_layout_is_text(tmp_path):
-    from gptcore.vocab import load_vocabulary
+    from gptcore.data.vocab import load_vocabulary
     from tests.gptcore.helpers import train_vocab
 
     plain = load_vocabulary(str(train_vocab(tmp_path, specials=["<eos>"])))

@@ -6,9 +6,10 @@ import pytest
 import torch
 import transformers
 
-from gptcore import registry, testing
-from gptcore.generation import GenerationConfig, generate_ids
-from gptcore.sampling import SamplingConfig
+from gptcore.platform import registry
+from gptcore.kit import testing
+from gptcore.generation.decoding import GenerationConfig, generate_ids
+from gptcore.generation.sampling import SamplingConfig
 from tests.conftest import needs_gpt2
 from tests.gptcore.helpers import save_hf_gpt2
 
@@ -144,7 +145,7 @@ def test_hf_loader_and_exporter_pass_the_kit(hf_dir, tmp_path):
 
 
 def test_sharded_hf_directory_names_each_tensors_shard(tmp_path, hf_dir):
-    """read_hf_weights (gptcore.hf) reads a sharded index; a bad shape names its shard."""
+    """read_hf_weights (gptcore.platform.hf) reads a sharded index; a bad shape names its shard."""
     import json
 
     from safetensors.torch import load_file, save_file

@@ -1,10 +1,10 @@
-"""gptcore.models.gpt2: GPT-2 satisfies the plugin contract (gptcore.testing)."""
+"""gptcore.models.gpt2: GPT-2 satisfies the plugin contract (gptcore.kit.testing)."""
 
 from __future__ import annotations
 
 import pytest
 
-from gptcore import testing
+from gptcore.kit import testing
 
 TINY = dict(vocab_size=97, context_length=32, emb_dim=48, n_layers=2, n_heads=4)
 

@@ -1,4 +1,4 @@
-"""OpenAI's original GPT-2 release read without TensorFlow: gptcore.tfbundle and the openai-gpt2 loader.
+"""OpenAI's original GPT-2 release read without TensorFlow: gptcore.platform.tfbundle and the openai-gpt2 loader.
 
 Two sources of checkpoints:
 
@@ -29,11 +29,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gptcore import registry, testing
+from gptcore.platform import registry
+from gptcore.kit import testing
 from gptcore.cli import main
 from gptcore.models.gpt2 import openai as openai_gpt2
-from gptcore.tfbundle import (TABLE_MAGIC, TensorBundle, crc32c, crc32c_python, mask_crc, open_bundle,
-                              unmask_crc)
+from gptcore.platform.tfbundle import (
+    TABLE_MAGIC, TensorBundle, crc32c, crc32c_python, mask_crc, open_bundle, unmask_crc)
 from tests.gptcore.helpers import CORPORA
 
 GPT2_FILES = CORPORA / "gpt2"
@@ -346,7 +347,7 @@ def test_vocabulary_and_cli_generate_on_the_directory_as_downloaded(tmp_path):
     directory = write_openai_dir(tmp_path / "124M", hp, weights, vocab=True)
     result = registry.load_model(directory)
     assert result.vocabulary == str(directory.resolve())
-    from gptcore.vocab import load_vocabulary
+    from gptcore.data.vocab import load_vocabulary
 
     vocab = load_vocabulary(result.vocabulary)
     ids = vocab.encode(PROMPT)
@@ -616,7 +617,7 @@ def test_cli_generates_from_the_tensorflow_written_directory(tf_written):
     run = CliRunner().invoke(main, ["generate", str(directory), "--prompt", PROMPT, "--greedy",
                                     "--max-new-tokens", "5", "--no-stream"])
     assert run.exit_code == 0, run.output
-    from gptcore.vocab import load_vocabulary
+    from gptcore.data.vocab import load_vocabulary
 
     vocab = load_vocabulary(directory)
     ids = vocab.encode(PROMPT)

@@ -6,7 +6,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from gptcore import registry, testing
+from gptcore.platform import registry
+from gptcore.kit import testing
 
 llms = pytest.importorskip("llms_from_scratch.ch04", reason="llms-from-scratch is not installed")
 

@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 from safetensors import SafetensorError
 from tokenkit import TokenkitError
 
-import gptcore.checkpoint as checkpoint_mod
-from gptcore import testing
-from gptcore.checkpoint import load_checkpoint, save_checkpoint
+import gptcore.runs.checkpoint as checkpoint_mod
+from gptcore.kit import testing
+from gptcore.runs.checkpoint import load_checkpoint, save_checkpoint
 from gptcore.errors import GptcoreError
 from gptcore.models.gpt2.model import GPT2Config
-from gptcore.registry import load_model
-from gptcore.sampling import SamplingConfig
+from gptcore.platform.registry import load_model
+from gptcore.generation.sampling import SamplingConfig
 
 from tests.gptcore.helpers import save_hf_gpt2
 
@@ -49,14 +49,14 @@ def listing(directory: Path) -> list[str]:
 CHILD = textwrap.dedent("""
     import os, sys
     from gptcore import testing
-    from gptcore.checkpoint import save_checkpoint
+    from gptcore.runs.checkpoint import save_checkpoint
     target, k = sys.argv[1], int(sys.argv[2])
     model = testing.build_tiny("gpt2", dict(vocab_size=64, context_length=16, emb_dim=16, n_layers=1,
                                             n_heads=2), seed=1)
     from tests.killswitch import die_at_kth_replace
     die_at_kth_replace(k)
     if k == 0:
-        import gptcore.checkpoint as c
+        import gptcore.runs.checkpoint as c
         c.save_file = lambda *a, **kw: os._exit(9)
     save_checkpoint(target, model, step=2)
     """)

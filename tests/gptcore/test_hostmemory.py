@@ -19,7 +19,7 @@ PROBE = """
 import json, resource, sys, torch
 import torch.nn.functional as F
 from gptcore import build_model
-from gptcore.hostmemory import keep_freed_blocks
+from gptcore.training.hostmemory import keep_freed_blocks
 took = keep_freed_blocks() if sys.argv[1] == "keep" else None
 torch.manual_seed(0)
 model = build_model(preset="gpt2-tiny", emb_dim=32, n_layers=1, n_heads=2)

@@ -7,11 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from gptcore import checkpoint as ck
-from gptcore import testing
-from gptcore.generation import GenerationConfig, generate_ids
-from gptcore.inference import decode_layout, is_decode_layout
-from gptcore.sampling import SamplingConfig
+from gptcore.runs import checkpoint as ck
+from gptcore.kit import testing
+from gptcore.generation.decoding import GenerationConfig, generate_ids
+from gptcore.generation.inference import decode_layout, is_decode_layout
+from gptcore.generation.sampling import SamplingConfig
 
 TINY = dict(vocab_size=61, context_length=32, emb_dim=16, n_layers=2, n_heads=2)
 

@@ -19,10 +19,11 @@ from click.testing import CliRunner
 
 transformers = pytest.importorskip("transformers")
 
-from gptcore import registry, testing
+from gptcore.platform import registry
+from gptcore.kit import testing
 from gptcore.cli import main
-from gptcore.generation import GenerationConfig, generate_ids
-from gptcore.sampling import SamplingConfig
+from gptcore.generation.decoding import GenerationConfig, generate_ids
+from gptcore.generation.sampling import SamplingConfig
 from tests.gptcore.helpers import CORPORA
 
 PLUGIN_SRC = Path(__file__).resolve().parent / "neox_plugin"

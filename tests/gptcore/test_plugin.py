@@ -1,7 +1,7 @@
 """gptcore.plugin: the one namespace for plugin authors, and plugin API 1 compatibility.
 
 Plugins written against the guide before gptcore.plugin existed import from
-``gptcore.registry`` and ``gptcore.weights``; they must keep working unchanged (with a
+``gptcore.platform.registry`` and ``gptcore.platform.weights``; they must keep working unchanged (with a
 DeprecationWarning for the moved names), installed like any distribution and run through the
 contract test kit and the CLI.
 """
@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from safetensors.torch import save_file
 
 import gptcore.plugin as plugin
-from gptcore import registry, testing
+from gptcore.platform import registry
+from gptcore.kit import testing
 from gptcore.cli import main
 from tests.gptcore.test_registry import install_fake_dist
 
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gptcore.registry import Architecture, KVCache
+from gptcore.platform.registry import Architecture, KVCache
 
 
 @dataclass
@@ -67,8 +68,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gptcore.registry import Architecture, GptcoreError, KVCache, LoadResult, Loader, PLUGIN_API_VERSION
-from gptcore.weights import assign, one_line, read_json, read_tensors, skip_init
+from gptcore.platform.registry import Architecture, GptcoreError, KVCache, LoadResult, Loader, PLUGIN_API_VERSION
+from gptcore.platform.weights import assign, one_line, read_json, read_tensors, skip_init
 
 assert PLUGIN_API_VERSION == 1
 
@@ -141,7 +142,7 @@ def old_plugins(tmp_path, monkeypatch):
     with pytest.warns(DeprecationWarning) as seen:
         assert not registry.architectures().problems and not registry.loaders().problems
     moved = {str(w.message).split()[0] for w in seen}
-    assert {f"gptcore.registry.{n}" for n in ("Architecture", "KVCache", "Loader", "LoadResult")} <= moved
+    assert {f"gptcore.platform.registry.{n}" for n in ("Architecture", "KVCache", "Loader", "LoadResult")} <= moved
     yield tmp_path
     registry.refresh()
     for module in ("old_bigram_plugin", "old_family_plugin"):
@@ -149,7 +150,8 @@ def old_plugins(tmp_path, monkeypatch):
 
 
 def test_namespace_holds_what_a_plugin_needs():
-    from gptcore import errors, interfaces, kvcache, protocol, weights
+    from gptcore import errors
+    from gptcore.platform import interfaces, kvcache, protocol, weights
 
     assert plugin.Architecture is interfaces.Architecture and plugin.KVCache is kvcache.KVCache
     assert plugin.GptcoreError is errors.GptcoreError and plugin.LanguageModel is protocol.LanguageModel
@@ -160,7 +162,7 @@ def test_namespace_holds_what_a_plugin_needs():
 def test_old_paths_are_the_same_objects_with_a_deprecation_warning():
     for name, new in (("Architecture", plugin.Architecture), ("Loader", plugin.Loader),
                       ("LoadResult", plugin.LoadResult), ("KVCache", plugin.KVCache)):
-        with pytest.warns(DeprecationWarning, match=f"gptcore.registry.{name} is deprecated"):
+        with pytest.warns(DeprecationWarning, match=f"gptcore.platform.registry.{name} is deprecated"):
             assert getattr(registry, name) is new
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # names that did not move never warn

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gptcore import registry, testing
+from gptcore.platform import registry
+from gptcore.kit import testing
 from gptcore.cli import main
 from tests.gptcore.test_registry import install_fake_dist
 

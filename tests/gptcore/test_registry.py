@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gptcore import registry
+from gptcore.platform import registry
 from gptcore.models.gpt2 import ARCHITECTURE as GPT2_ARCH
 
 
@@ -60,7 +60,7 @@ def test_broken_plugins_are_listed_and_isolated(tmp_path, monkeypatch, fresh_reg
     """)
     install_fake_dist(tmp_path, "odd-plugin", "odd_plugin", """
         import dataclasses
-        from gptcore.registry import Architecture
+        from gptcore.platform.registry import Architecture
         @dataclasses.dataclass
         class Cfg:
             vocab_size: int = 3
@@ -77,7 +77,7 @@ def test_broken_plugins_are_listed_and_isolated(tmp_path, monkeypatch, fresh_reg
     problems = {p.name: p for p in archs.problems}
     assert problems["broken"].distribution == "broken-plugin"
     assert "ImportError: needs libfoo" in problems["broken"].error
-    assert "expected gptcore.registry.Architecture" in problems["wrongtype"].error
+    assert "expected gptcore.platform.registry.Architecture" in problems["wrongtype"].error
     assert "API version 0" in problems["old"].error
     assert "broken-loader" in {p.name for p in registry.loaders().problems}
     # the rest keeps working

@@ -8,10 +8,11 @@ import dataclasses
 import pytest
 from click.testing import CliRunner
 
-from gptcore import registry, testing
-from gptcore.checkpoint import load_checkpoint, save_checkpoint
+from gptcore.platform import registry
+from gptcore.kit import testing
+from gptcore.runs.checkpoint import load_checkpoint, save_checkpoint
 from gptcore.cli import main
-from gptcore.export import export
+from gptcore.export.writer import export
 from gptcore.models.gpt2 import ARCHITECTURE as GPT2_ARCH
 from gptcore.plugin import Loader, LoadResult
 from tests.conftest import needs_gpt2

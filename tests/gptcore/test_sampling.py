@@ -7,8 +7,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gptcore.sampling import (SamplingConfig, epsilon_filter, min_p_filter, next_token_distribution,
-                              process_logits, repetition_penalty, sample, top_k_filter, top_p_filter)
+from gptcore.generation.sampling import (
+    SamplingConfig, epsilon_filter, min_p_filter, next_token_distribution, process_logits,
+    repetition_penalty, sample, top_k_filter, top_p_filter)
 
 TOY = torch.tensor([4.51, 0.89, -1.90, 6.75, 1.63, -1.62, -1.89, 6.28, 1.79])
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from gptcore.cli import main
-from gptcore.scaffold import plugin_files
+from gptcore.kit.scaffold import plugin_files
 
 
 def test_generated_plugin_installs_lists_and_passes_the_kit(tmp_path: Path):

@@ -15,13 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokenkit
-from gptcore import sweep
-from gptcore.checkpoint import load_checkpoint
-from gptcore.runs import Run
+from gptcore.sweep import runner as sweep
+from gptcore.runs.checkpoint import load_checkpoint
+from gptcore.runs.directory import Run
 from gptcore.cli import main
-from gptcore.data import TokenShards
+from gptcore.data.shards import TokenShards
 from gptcore.errors import GptcoreError
-from gptcore.sweep import SweepConfig, parameter_split, plan_budget, run_sweep
+from gptcore.sweep.config import SweepConfig, parameter_split, plan_budget
+from gptcore.sweep.runner import run_sweep
 
 WORDS = ("the cat sat on a mat and then it ran to see what was there so we all went home "
          "after dinner while rain fell over quiet old town roads").split()

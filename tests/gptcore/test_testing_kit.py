@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
 
-from gptcore import registry, testing
+from gptcore.platform import registry
+from gptcore.kit import testing
 from gptcore.models.gpt2 import ARCHITECTURE as GPT2_ARCH
 from gptcore.models.gpt2 import GPT2, GPT2Config
 from gptcore.models.gpt2.hf import LOADER as HF_GPT2
@@ -38,7 +39,7 @@ def gpt2_hf(tmp_path_factory) -> Path:
 
 
 def _export(model, factory) -> Path:
-    from gptcore.export import export
+    from gptcore.export.writer import export
 
     return export(model, "hf", factory.mktemp("good") / "hf")
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gptcore.data import TokenShards, prepare
-from gptcore.registry import build_model
-from gptcore.training import TrainConfig, train
-from gptcore.vocab import load_vocabulary
+from gptcore.data.shards import TokenShards
+from gptcore.data.preparation import prepare
+from gptcore.platform.registry import build_model
+from gptcore.training.config import TrainConfig
+from gptcore.training.loop import train
+from gptcore.data.vocab import load_vocabulary
 
 SMALL = dict(context_length=64, emb_dim=16, n_layers=1, n_heads=2)
 
@@ -28,7 +30,7 @@ def test_recipe_settings_reproduce_the_book_loop(verdict_path, tmp_path, monkeyp
     from llms_from_scratch import ch05
     from llms_from_scratch.ch04 import GPTModel
 
-    from gptcore.recipes import recipe
+    from gptcore.training.recipes import recipe
 
     tokenizer = _book_tokenizer(verdict_path.parent)
     monkeypatch.setattr(ch02.tiktoken, "get_encoding", lambda name: tokenizer)

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from gptcore import testing
-from gptcore.checkpoint import load_checkpoint
-from gptcore.data import TokenShards, prepare
-from gptcore.eval import evaluate
-from gptcore.runs import Run
-from gptcore.training import TrainConfig, get_lr, native_bf16, train, use_bf16
+from gptcore.kit import testing
+from gptcore.runs.checkpoint import load_checkpoint
+from gptcore.data.shards import TokenShards
+from gptcore.data.preparation import prepare
+from gptcore.eval.bpb import evaluate
+from gptcore.runs.directory import Run
+from gptcore.training.config import TrainConfig, get_lr
+from gptcore.training.loop import native_bf16, train, use_bf16
 
 TINY = dict(context_length=16, emb_dim=32, n_layers=2, n_heads=4)
 
@@ -127,9 +129,9 @@ def test_grad_accumulation_equals_a_bigger_batch(vocab, shards):
 def test_textbook_recipe_builds_the_books_initial_weights():
     """init=pytorch, an untied head and seed 123 give llms-from-scratch's GPTModel, tensor for tensor."""
     ch04 = pytest.importorskip("llms_from_scratch.ch04")
-    from gptcore import registry
+    from gptcore.platform import registry
     from gptcore.cli.common import parse_sets
-    from gptcore.recipes import recipe
+    from gptcore.training.recipes import recipe
 
     r = recipe("textbook-ch5")
     small = dict(context_length=16, emb_dim=24, n_layers=2, n_heads=2, vocab_size=50)

@@ -1,4 +1,4 @@
-"""gptcore.weights: skip_init skips initialisation only inside its block, and assign still
+"""gptcore.platform.weights: skip_init skips initialisation only inside its block, and assign still
 refuses a file that lacks a tensor (so nothing stays uninitialised)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from gptcore import checkpoint as ck
-from gptcore import testing
-from gptcore.weights import skip_init
+from gptcore.runs import checkpoint as ck
+from gptcore.kit import testing
+from gptcore.platform.weights import skip_init
 
 TINY = dict(vocab_size=61, context_length=32, emb_dim=16, n_layers=2, n_heads=2)
 

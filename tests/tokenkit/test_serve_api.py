@@ -30,20 +30,6 @@ def client(vocab_root: Path) -> TestClient:
     return TestClient(serve.create_app(serve.Playground([], root=vocab_root)))
 
 
-@pytest.fixture(scope="module")
-def model_client(vocab_root: Path, tmp_path_factory: pytest.TempPathFactory) -> TestClient:
-    pytest.importorskip("torch")
-    from gptcore import testing
-    from gptcore.checkpoint import save_checkpoint
-
-    size = mixed_vocab("hf").vocab_size
-    model = testing.build_tiny("gpt2", dict(vocab_size=size, context_length=16, emb_dim=16,
-                                            n_layers=2, n_heads=2))
-    path = save_checkpoint(tmp_path_factory.mktemp("run") / "ckpt", model,
-                           vocabulary=str(vocab_root / "mixed-400"))
-    return TestClient(serve.build_app([], model=str(path), root=vocab_root))
-
-
 def test_lists_trained_directories_and_builtins(client: TestClient) -> None:
     data = client.get("/api/vocabularies").json()
     specs = {v["spec"]: v["source"] for v in data["vocabularies"]}
@@ -113,7 +99,7 @@ def test_decode_refuses_invalid_ids(client: TestClient) -> None:
 def test_model_endpoints_say_how_to_start_with_a_model(client: TestClient) -> None:
     for path in ("/api/next", "/api/sample"):
         r = client.post(path, json={"text": "fox"})
-        assert r.status_code == 404 and "--model" in r.json()["error"]
+        assert r.status_code == 404 and "gptcore serve" in r.json()["error"]
 
 
 def test_unbounded_work_is_abandoned_with_504(vocab_root: Path, monkeypatch) -> None:
@@ -126,35 +112,6 @@ def test_unbounded_work_is_abandoned_with_504(vocab_root: Path, monkeypatch) -> 
     assert r.status_code == 504 and "longer than 0.2 s" in r.json()["error"]
 
 
-def test_next_and_sample_with_a_gptcore_checkpoint(model_client: TestClient) -> None:
-    info = model_client.get("/api/vocabularies").json()["model"]
-    assert info["vocabulary"].endswith("mixed-400")
-    tokens = model_client.post("/api/next", json={"text": "the fox", "top_k": 10}).json()["tokens"]
-    assert len(tokens) == 10 and abs(sum(t["p"] for t in tokens) - 1) < 1e-5
-    assert [t["p"] for t in tokens] == sorted((t["p"] for t in tokens), reverse=True)
-    body = {"text": "the fox", "max_new_tokens": 5, "temperature": 0.8, "top_k": 20, "top_p": 0.9, "seed": 3}
-    first = model_client.post("/api/sample", json=body).json()
-    assert model_client.post("/api/sample", json=body).json() == first  # seeded
-    assert len(first["ids"]) == 5 and first["completion"] == mixed_vocab("hf").decode(first["ids"])
-
-
-@pytest.mark.parametrize("body, message", [
-    ({"text": "", "top_k": 3}, "at least one token"),
-    ({"text": "fox", "top_k": 0}, "'top_k' must be an integer from 1 to 100"),
-    ({"text": "fox", "temperature": "hot"}, "'temperature' must be a number"),
-])
-def test_next_bad_input(model_client: TestClient, body, message: str) -> None:
-    r = model_client.post("/api/next", json=body)
-    assert r.status_code == 400 and message in r.json()["error"]
-
-
-def test_sample_bad_input(model_client: TestClient) -> None:
-    r = model_client.post("/api/sample", json={"text": "fox", "max_new_tokens": 10_000})
-    assert r.status_code == 400 and "'max_new_tokens' must be an integer from 1 to 200" in r.json()["error"]
-    r = model_client.post("/api/sample", json={"text": "fox", "top_p": 1.5})
-    assert r.status_code == 400 and "'top_p'" in r.json()["error"]
-
-
 def test_page_and_its_css_are_served(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "tokenkit playground" in page.text
@@ -162,12 +119,14 @@ def test_page_and_its_css_are_served(client: TestClient) -> None:
     assert ".tk-lost" in client.get("/render.css").text
 
 
-def test_cli_serve_refuses_a_bad_model_in_one_line(tmp_path: Path) -> None:
+def test_cli_serve_points_a_model_to_gptcore_serve(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from tokenkit.cli import main
 
-    result = CliRunner().invoke(main, ["serve", "--model", str(tmp_path / "missing")])
+    before = sorted(tmp_path.iterdir())
+    result = CliRunner().invoke(main, ["serve", "--model", "runs/x", "gpt2"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: cannot load model {tmp_path / 'missing'}: model path not found: {tmp_path / 'missing'}"]
+        "Error: tokenkit serve shows vocabularies only; with a model run `gptcore serve runs/x gpt2`"]
+    assert sorted(tmp_path.iterdir()) == before

@@ -27,8 +27,7 @@ from tokenkit.training import BACKENDS
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from tokenkit.bench import BenchResult
-    from tokenkit.sweep import SweepResult
+    from tokenkit.results import BenchResult, SweepResult
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:

@@ -5,7 +5,7 @@ The family is a package with one job per module, imported one way only:
 * :mod:`.model`: the config, presets and ``nn.Module`` (knows nothing of file formats);
 * :mod:`.hf`: Hugging Face GPT-2 directories, read (``hf-gpt2`` loader) and written (exporter);
 * :mod:`.textbook`: the *LLMs from scratch* ``GPTModel`` state dict (``textbook-gpt`` loader);
-* this file: the :class:`~gptcore.interfaces.Architecture` the entry point names
+* this file: the :class:`~gptcore.platform.interfaces.Architecture` the entry point names
   (``gpt2 = "gptcore.models.gpt2:ARCHITECTURE"``).
 
 >>> ARCHITECTURE.make_config("gpt2-124m-ctx256").context_length
@@ -14,9 +14,9 @@ The family is a package with one job per module, imported one way only:
 
 from __future__ import annotations
 
-from gptcore.interfaces import Architecture
 from gptcore.models.gpt2.hf import export_hf
 from gptcore.models.gpt2.model import GPT2, MLP, PRESETS, Block, CausalSelfAttention, GPT2Config, build
+from gptcore.platform.interfaces import Architecture
 
 ARCHITECTURE = Architecture(
     name="gpt2",

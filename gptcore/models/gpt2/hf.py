@@ -1,7 +1,7 @@
 """Loader and exporter for Hugging Face GPT-2 directories (OpenAI's weights as on the hub).
 
 Layout: ``config.json`` + ``model.safetensors`` (preferred), a sharded index, or
-``pytorch_model.bin`` (read with ``weights_only=True``), all through :mod:`gptcore.hf`.  Names may carry the ``transformer.`` prefix (``GPT2LMHeadModel``) or not
+``pytorch_model.bin`` (read with ``weights_only=True``), all through :mod:`gptcore.platform.hf`.  Names may carry the ``transformer.`` prefix (``GPT2LMHeadModel``) or not
 (``GPT2Model``, OpenAI's upload).  HF's ``Conv1D`` stores weights as ``[in, out]``; gptcore's
 ``nn.Linear`` wants ``[out, in]``, hence the transposes.
 """
@@ -18,11 +18,11 @@ from safetensors.torch import save_file
 from torch import nn
 
 from gptcore.errors import GptcoreError
-from gptcore.hf import CONFIG, PICKLED, SAFETENSORS, detect_hf, read_hf_config, read_hf_weights
-from gptcore.interfaces import LoadResult, Loader, apply_overrides
 from gptcore.models.gpt2.model import GPT2, GPT2Config
-from gptcore.validation import ConfigError
-from gptcore.weights import assign, skip_init
+from gptcore.platform.hf import CONFIG, PICKLED, SAFETENSORS, detect_hf, read_hf_config, read_hf_weights
+from gptcore.platform.interfaces import Loader, LoadResult, apply_overrides
+from gptcore.platform.validation import ConfigError
+from gptcore.platform.weights import assign, skip_init
 
 WEIGHT_FILES = (SAFETENSORS, PICKLED)
 _TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")

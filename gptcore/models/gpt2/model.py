@@ -2,7 +2,7 @@
 
 Pre-LayerNorm transformer with learned absolute positions, tanh-GELU MLP, fused QKV projection,
 ``scaled_dot_product_attention`` and (by default) the output head tied to the token embedding.
-It follows :mod:`gptcore.protocol`.  It knows nothing of weight formats: the loaders in
+It follows :mod:`gptcore.platform.protocol`.  It knows nothing of weight formats: the loaders in
 :mod:`.hf` and :mod:`.textbook` import it, never the other way round.
 """
 
@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gptcore.kvcache import KVCache, causal_attention
-from gptcore.validation import check_bool, check_float, check_int, check_parameters
+from gptcore.platform.kvcache import KVCache, causal_attention
+from gptcore.platform.validation import check_bool, check_float, check_int, check_parameters
 
 
 @dataclass

@@ -23,10 +23,10 @@ from typing import Any
 import torch
 
 from gptcore.errors import GptcoreError
-from gptcore.interfaces import LoadResult, Loader
-from gptcore.registry import get_architecture
-from gptcore.tfbundle import TensorBundle, checkpoint_prefix
-from gptcore.weights import assign, read_json, skip_init
+from gptcore.platform.interfaces import Loader, LoadResult
+from gptcore.platform.registry import get_architecture
+from gptcore.platform.tfbundle import TensorBundle, checkpoint_prefix
+from gptcore.platform.weights import assign, read_json, skip_init
 
 HPARAMS = "hparams.json"
 VOCAB_FILES = ("encoder.json", "vocab.bpe")

@@ -17,9 +17,9 @@ import torch
 from safetensors import safe_open
 
 from gptcore.errors import GptcoreError
-from gptcore.interfaces import LoadResult, Loader
 from gptcore.models.gpt2.model import GPT2, GPT2Config
-from gptcore.weights import PICKLE_SUFFIXES, assign, read_tensors, skip_init
+from gptcore.platform.interfaces import Loader, LoadResult
+from gptcore.platform.weights import PICKLE_SUFFIXES, assign, read_tensors, skip_init
 
 SUFFIXES = (".safetensors", *PICKLE_SUFFIXES)
 _LAYER = re.compile(r"trf_blocks\.(\d+)\.")

@@ -14,8 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from gptcore import registry
-from gptcore.registry import ARCH_GROUP, LOADER_GROUP, PluginError
+from gptcore.platform import registry
+from gptcore.platform.registry import ARCH_GROUP, LOADER_GROUP, PluginError
 
 BROKEN_MODULE = textwrap.dedent("""
     from gptcore.plugin import Architecture, Loader
@@ -34,7 +34,7 @@ BROKEN_ARCHS = [
     ("import-error", "gptcore_no_such_module_xyz:ARCHITECTURE", "ModuleNotFoundError"),
     ("missing-attr", "broken_llama_plugin_xyz:DOES_NOT_EXIST", "AttributeError"),
     ("future-llama", "broken_llama_plugin_xyz:FUTURE", "plugin API version 99 is not supported"),
-    ("wrong-type", "broken_llama_plugin_xyz:WRONG_TYPE", "expected gptcore.registry.Architecture"),
+    ("wrong-type", "broken_llama_plugin_xyz:WRONG_TYPE", "expected gptcore.platform.registry.Architecture"),
     ("renamed", "broken_llama_plugin_xyz:RENAMED", "differs from entry point name"),
 ]
 
@@ -80,7 +80,7 @@ def test_broken_plugins_are_problems_not_exceptions(injected) -> None:
 
 
 def test_other_commands_still_work(injected, tmp_path: Path) -> None:
-    from gptcore import testing
+    from gptcore.kit import testing
 
     for arch in ("gpt2", "llama"):
         model = registry.build_model(arch, vocab_size=50, context_length=16, emb_dim=16,

@@ -9,9 +9,9 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
-from gptcore.generation import GenerationConfig, generate_ids
-from gptcore.registry import detect_loader, load_model
-from gptcore.sampling import SamplingConfig
+from gptcore.generation.decoding import GenerationConfig, generate_ids
+from gptcore.platform.registry import detect_loader, load_model
+from gptcore.generation.sampling import SamplingConfig
 
 from llama_hf_helpers import make_hf_llama
 

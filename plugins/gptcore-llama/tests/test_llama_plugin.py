@@ -11,10 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gptcore import testing
-from gptcore.checkpoint import save_checkpoint
-from gptcore.registry import (GptcoreError, architecture_for, build_model, detect_loader,
-                              find_preset, get_architecture, load_model)
+from gptcore.kit import testing
+from gptcore.runs.checkpoint import save_checkpoint
+from gptcore.platform.registry import (
+    GptcoreError, architecture_for, build_model, detect_loader, find_preset, get_architecture,
+    load_model)
 
 from llama_hf_helpers import TINY_GPTCORE, make_hf_llama
 

@@ -10,7 +10,7 @@ projections were already permuted from Meta's interleaved layout by transformers
 script, load without any further permutation.  :func:`permute_meta_qk` converts a projection
 in Meta's original interleaved layout.
 
-It follows :mod:`gptcore.protocol`: ``forward(ids, cache)``, keys/values of shape
+It follows :mod:`gptcore.platform.protocol`: ``forward(ids, cache)``, keys/values of shape
 ``[B, n_kv_heads, T, head_dim]`` through :class:`gptcore.plugin.KVCache`.  It knows nothing of
 weight formats: :mod:`gptcore_llama.hf` imports it, never the other way round.
 """

@@ -1,4 +1,4 @@
-"""Autoregressive generation for any architecture that follows :mod:`gptcore.protocol`.
+"""Autoregressive generation for any architecture that follows :mod:`gptcore.platform.protocol`.
 
 The loop only calls ``model(ids, cache)`` and reads ``model.config.context_length``, so every
 registered family (GPT-2, a Llama plugin, ...) gets KV caching, batching, sampling and stop
@@ -12,13 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
+
 from tokenkit import Vocabulary
 from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial
 
 from gptcore.errors import GptcoreError
-from gptcore.kvcache import KVCache
-from gptcore.protocol import LanguageModel
-from gptcore.sampling import SamplingConfig, sample
+from gptcore.generation.sampling import SamplingConfig, sample
+from gptcore.platform.kvcache import KVCache
+from gptcore.platform.protocol import LanguageModel
 
 TokenCallback = Callable[[int, int], None]
 """``on_token(sequence_index, token_id)``, called as soon as a token is chosen (streaming)."""

@@ -33,8 +33,8 @@ from torch import nn
 from tokenkit.atomic import atomic_directory, recover
 
 from gptcore.errors import GptcoreError, one_line
-from gptcore.registry import architecture_for, build, get_architecture
-from gptcore.weights import assign, read_json, read_tensors, skip_init
+from gptcore.platform.registry import architecture_for, build, get_architecture
+from gptcore.platform.weights import assign, read_json, read_tensors, skip_init
 
 FORMAT = "gptcore-checkpoint"
 VERSION = 1
@@ -72,7 +72,7 @@ def dedup_state(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor]
             continue
         by_view[key] = name
         ptr = t.untyped_storage().data_ptr()
-        if not t.is_contiguous():  # e.g. gptcore.inference.decode_layout: one copy, row-major
+        if not t.is_contiguous():  # e.g. gptcore.generation.inference.decode_layout: one copy, row-major
             t = t.contiguous()
         elif ptr in storages:
             t = t.clone()

@@ -2,7 +2,7 @@
 :class:`Loader` (a weight format), and the :class:`LoadResult` a loader returns.
 
 Plugin authors import these from :mod:`gptcore.plugin`; the model an architecture builds
-follows :mod:`gptcore.protocol`.  Discovery (entry points) lives in :mod:`gptcore.registry`.
+follows :mod:`gptcore.platform.protocol`.  Discovery (entry points) lives in :mod:`gptcore.platform.registry`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Architecture:
             ``context_length``; every field has a default so presets can be partial.
         presets: preset name -> field overrides (e.g. ``{"gpt2-small": {"emb_dim": 768}}``).
             Preset names are global: two architectures must not share one.
-        build: ``config -> nn.Module`` obeying :mod:`gptcore.protocol`.
+        build: ``config -> nn.Module`` obeying :mod:`gptcore.platform.protocol`.
         exporters: format name -> ``(model, out_dir: Path) -> None`` writing a foreign format
             (e.g. ``"hf"``) into ``out_dir`` (an empty temporary directory gptcore renames).
         description: one line for ``gptcore list``.

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from tokenkit.protowire import WireError, read_varint
 
 from gptcore.errors import GptcoreError

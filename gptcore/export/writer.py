@@ -13,15 +13,16 @@ import os
 import shutil
 from pathlib import Path
 
+from torch import nn
+
 import tokenkit
 from tokenkit.atomic import atomic_directory
 from tokenkit.exporters import export_hf as export_hf_tokenizer
-from torch import nn
 
-from gptcore.checkpoint import unwrap
-from gptcore.data import eot_id
+from gptcore.data.encoding import eot_id
 from gptcore.errors import GptcoreError
-from gptcore.registry import architecture_for, call_plugin
+from gptcore.platform.registry import architecture_for, call_plugin
+from gptcore.runs.checkpoint import unwrap
 
 HF_SPECIAL_IDS = ("bos_token_id", "eos_token_id")
 

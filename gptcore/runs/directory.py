@@ -6,7 +6,7 @@
                                      the vocabulary's sha256 (written atomically)
     RUN/vocab/                       the vocabulary, copied in (``Vocabulary.save``)
     RUN/data/                        token shards, when the run prepared them itself
-    RUN/checkpoints/step-00000090/   numbered checkpoints (:mod:`gptcore.checkpoint`)
+    RUN/checkpoints/step-00000090/   numbered checkpoints (:mod:`gptcore.runs.checkpoint`)
     RUN/checkpoints/latest           the name of the newest complete one
     RUN/metrics.jsonl                one JSON object per log / eval step
     RUN/loss.png                     train and validation loss against tokens seen
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import re
 import shutil
@@ -32,9 +33,9 @@ from typing import IO, Any
 import tokenkit
 from tokenkit.atomic import atomic_file, recover
 
-from gptcore.checkpoint import save_checkpoint
+from gptcore.data.fingerprint import vocabulary_sha256
 from gptcore.errors import GptcoreError
-from gptcore.fingerprint import vocabulary_sha256
+from gptcore.runs.checkpoint import save_checkpoint
 
 FORMAT = "gptcore-run"
 VERSION = 1
@@ -217,35 +218,71 @@ class Run:
         with atomic_file(self.path / METRICS) as tmp:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
 
-    def plot(self, title: str = "") -> Path | None:
-        """``loss.png``: training and validation loss against tokens seen (the textbook's figure)."""
-        return plot_losses(self.metrics(), self.path / PLOT, title)
+    def plot(self, title: str | None = None) -> Path | None:
+        """``loss.png``: the logged training loss as a curve, evaluations as markers.
+
+        The default title names the run, its vocabulary and the last validation bits per byte.
+        """
+        records = self.metrics()
+        return plot_losses(records, self.path / PLOT, self.title(records) if title is None else title)
+
+    def title(self, records: list[dict[str, Any]]) -> str:
+        """``run NAME · vocabulary SPEC (V tokens) · final val 1.234 bits/byte`` (what is known)."""
+        try:
+            config = self.read_config()
+        except GptcoreError:
+            config = {}
+        options, model = config.get("options"), config.get("model")
+        tokenizer = options.get("tokenizer") if isinstance(options, dict) else None
+        model_config = model.get("config") if isinstance(model, dict) else None
+        size = model_config.get("vocab_size") if isinstance(model_config, dict) else None
+        parts = [f"run {self.path.resolve().name}"]
+        if isinstance(tokenizer, str):
+            parts.append(f"vocabulary {Path(tokenizer).name}"
+                         + (f" ({size:,} tokens)" if isinstance(size, int) else ""))
+        bpb = [r["val_bpb"] for r in records if isinstance(r.get("val_bpb"), (int, float))]
+        if bpb:
+            parts.append(f"final val {bpb[-1]:.3f} bits/byte")
+        return " · ".join(parts)
+
+
+def _points(records: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
+    """``(tokens, value)`` of the records that hold a finite number under ``key``."""
+    rows = [(r["tokens"], r[key]) for r in records
+            if isinstance(r.get(key), (int, float)) and isinstance(r.get("tokens"), (int, float))
+            and math.isfinite(r[key])]
+    return [t for t, _ in rows], [v for _, v in rows]
 
 
 def plot_losses(records: list[dict[str, Any]], out: Path, title: str = "",
                 peer: list[dict[str, Any]] | None = None, labels: tuple[str, str] = ("gptcore", "")) -> Path | None:
-    """Loss curves from metrics records (and optionally a peer's) into ``out`` atomically."""
+    """Loss against tokens seen into ``out`` atomically: the training loss logged every
+    ``log_every`` steps as a line, each evaluation's train and validation loss as markers
+    (a ``peer``'s evaluations dashed beside them). None when nothing was logged yet."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    evals = [r for r in records if "val_loss" in r]
-    if not evals:
+    logged = _points([r for r in records if r.get("kind", "log") == "log"], "loss")
+    if not logged[0] and not _points(records, "val_loss")[0]:
         return None
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    if logged[0]:
+        ax.plot(*logged, "-", color="tab:blue", alpha=0.55, linewidth=1.2,
+                label=f"{labels[0] + ' ' if peer else ''}training loss (logged)")
     series = [(labels[0], records, "-")] + ([(labels[1], peer, "--")] if peer else [])
     for name, recs, style in series:
-        ev = [r for r in recs if "val_loss" in r]
         prefix = f"{name} " if peer else ""
-        ax.plot([r["tokens"] for r in ev], [r["train_loss"] for r in ev], style, color="tab:blue",
-                label=f"{prefix}training loss")
-        ax.plot([r["tokens"] for r in ev], [r["val_loss"] for r in ev], style, color="tab:orange",
-                label=f"{prefix}validation loss")
+        markers = "o--" if style == "--" else "o"  # gptcore's own line is the logged curve
+        ax.plot(*_points(recs, "train_loss"), markers, color="tab:blue", markersize=4,
+                label=f"{prefix}training loss (eval)")
+        ax.plot(*_points(recs, "val_loss"), "s" + style, color="tab:orange", markersize=4,
+                linewidth=1, label=f"{prefix}validation loss")
     ax.set_xlabel("tokens seen")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("loss (nats per token)")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=10)
     ax.legend()
     fig.tight_layout()
     with atomic_file(out) as tmp:

@@ -5,7 +5,7 @@ A HF directory is ``config.json`` plus the weights in one of three layouts:
 ``pytorch_model.bin.index.json``) whose ``weight_map`` names each tensor's shard; or
 ``pytorch_model.bin``, read with ``weights_only=True`` (never unpickled).  A loader reads the
 tensors with :func:`read_hf_weights`, maps the names onto its model and hands the returned
-``source`` to :func:`gptcore.weights.assign`, so a shape error names the tensor as the file
+``source`` to :func:`gptcore.platform.weights.assign`, so a shape error names the tensor as the file
 spells it and the shard it came from.
 
 >>> import tempfile, json, pathlib
@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from gptcore.errors import GptcoreError, one_line
-from gptcore.weights import read_json, read_tensors
+from gptcore.platform.weights import read_json, read_tensors
 
 CONFIG = "config.json"
 SAFETENSORS = "model.safetensors"

@@ -33,15 +33,15 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from gptcore.checkpoint import load_checkpoint, save_checkpoint
 from gptcore.errors import GptcoreError
-from gptcore.export import export
-from gptcore.generation import GenerationConfig, generate_ids
-from gptcore.inference import decode_layout
-from gptcore.interfaces import Architecture, LoadResult, Loader
-from gptcore.kvcache import KVCache
-from gptcore.registry import architecture_for, architectures, get_architecture, get_loader
-from gptcore.sampling import SamplingConfig
+from gptcore.export.writer import export
+from gptcore.generation.decoding import GenerationConfig, generate_ids
+from gptcore.generation.inference import decode_layout
+from gptcore.generation.sampling import SamplingConfig
+from gptcore.platform.interfaces import Architecture, Loader, LoadResult
+from gptcore.platform.kvcache import KVCache
+from gptcore.platform.registry import architecture_for, architectures, get_architecture, get_loader
+from gptcore.runs.checkpoint import load_checkpoint, save_checkpoint
 
 
 def _arch(arch: str | Architecture) -> Architecture:
@@ -159,7 +159,7 @@ def check_checkpoint_roundtrip(model: nn.Module, tmp_path: Path) -> None:
 
 
 def check_decode_layout(arch: str | Architecture, config: dict[str, Any], max_new_tokens: int = 6) -> None:
-    """:func:`gptcore.inference.decode_layout` keeps logits, greedy ids and the state dict.
+    """:func:`gptcore.generation.inference.decode_layout` keeps logits, greedy ids and the state dict.
 
     A model without float32 ``nn.Linear`` weights (a bigram table) has nothing to re-lay out:
     then the check is that ``decode_layout`` leaves it alone.

@@ -22,7 +22,7 @@ from torch import nn
 
 import tokenkit
 
-from gptcore.data import TokenShards
+from gptcore.data.shards import TokenShards
 from gptcore.errors import GptcoreError
 
 

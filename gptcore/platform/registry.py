@@ -10,11 +10,11 @@ weight loader is declared as an *entry point* by the distribution that ships it:
     [project.entry-points."gptcore.loaders"]
     hf-llama = "gptcore_llama.hf:LOADER"
 
-The entry point's object is an :class:`~gptcore.interfaces.Architecture` /
-:class:`~gptcore.interfaces.Loader` instance, or a zero-argument callable returning one.  Its
+The entry point's object is an :class:`~gptcore.platform.interfaces.Architecture` /
+:class:`~gptcore.platform.interfaces.Loader` instance, or a zero-argument callable returning one.  Its
 ``name`` must equal the entry point name, and its ``api_version`` must equal
-:data:`~gptcore.interfaces.PLUGIN_API_VERSION` (checked at discovery).  The models they build
-follow :mod:`gptcore.protocol`.
+:data:`~gptcore.platform.interfaces.PLUGIN_API_VERSION` (checked at discovery).  The models they build
+follow :mod:`gptcore.platform.protocol`.
 
 A plugin that fails to import or is invalid never breaks the others: it is recorded as a
 :class:`PluginProblem` (shown by ``gptcore list``) and only asking for it by name raises.
@@ -35,7 +35,7 @@ Nothing is ambiguous and nothing is imported early:
   its distribution.
 
 This module only discovers, looks up and builds.  The interfaces moved to
-:mod:`gptcore.plugin` (plugin API version 1 is unchanged); ``gptcore.registry.Architecture``,
+:mod:`gptcore.plugin` (plugin API version 1 is unchanged); ``gptcore.platform.registry.Architecture``,
 ``Loader``, ``LoadResult`` and ``KVCache`` still work for existing plugins, with a
 ``DeprecationWarning``.
 """
@@ -52,10 +52,10 @@ from typing import Any
 
 from torch import nn
 
-from gptcore import interfaces as api
-from gptcore import kvcache
 from gptcore.errors import GptcoreError, PluginError, one_line
-from gptcore.interfaces import ARCH_GROUP, LOADER_GROUP, PLUGIN_API_VERSION
+from gptcore.platform import interfaces as api
+from gptcore.platform import kvcache
+from gptcore.platform.interfaces import ARCH_GROUP, LOADER_GROUP, PLUGIN_API_VERSION
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def _check(group: str, name: str, obj: Any) -> str | None:
     expected = api.Architecture if group == ARCH_GROUP else api.Loader
     if not isinstance(obj, expected):
         # the message keeps the import path of plugin API 1's guide (it still works)
-        return f"entry point object is {type(obj).__name__}, expected gptcore.registry.{expected.__name__}"
+        return f"entry point object is {type(obj).__name__}, expected gptcore.platform.registry.{expected.__name__}"
     if obj.api_version != PLUGIN_API_VERSION:
         return (f"plugin API version {obj.api_version} is not supported "
                 f"(gptcore supports {PLUGIN_API_VERSION})")
@@ -369,17 +369,17 @@ def load_model(path: str | Path, loader: str | None = None, **overrides: Any) ->
     return call_plugin(chosen, "load", chosen.load, Path(path), dict(overrides))
 
 
-# Plugin API 1 documented these as gptcore.registry.X; they live in their own modules now.
+# Plugin API 1 documented these as gptcore.platform.registry.X; they live in their own modules now.
 _MOVED = {"Architecture": api, "Loader": api, "LoadResult": api, "KVCache": kvcache}
 
 
 def __getattr__(name: str) -> Any:
     """Old import paths of moved names keep working, with a ``DeprecationWarning``."""
     if name in _MOVED:
-        warnings.warn(f"gptcore.registry.{name} is deprecated: import it from gptcore.plugin",
+        warnings.warn(f"gptcore.platform.registry.{name} is deprecated: import it from gptcore.plugin",
                       DeprecationWarning, stacklevel=2)
         return getattr(_MOVED[name], name)
-    raise AttributeError(f"module 'gptcore.registry' has no attribute {name!r}")
+    raise AttributeError(f"module 'gptcore.platform.registry' has no attribute {name!r}")
 
 
 __all__ = [

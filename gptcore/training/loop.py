@@ -1,7 +1,7 @@
 """The pretraining loop: one rank-aware loop over token shards, read top to bottom.
 
 ``train(model, data, cfg)`` runs the same code on a laptop CPU and under ``torchrun`` on many
-GPUs (:mod:`gptcore.distributed`). Each optimizer step takes a *global batch* of
+GPUs (:mod:`gptcore.training.distributed`). Each optimizer step takes a *global batch* of
 ``batch_size x grad_accum x world_size`` windows of ``seq_len`` tokens; which windows is a pure
 function of ``(seed, step)`` (:meth:`gptcore.data.TokenShards.batch_at`), and every rank reads
 its own slice of it. With the RNG states stored in each checkpoint, a resumed run therefore
@@ -18,174 +18,27 @@ import contextlib
 import dataclasses
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import tokenkit
 
-from gptcore.checkpoint import Checkpoint, restore_rng, unwrap
-from gptcore.data import EpochPlan, TokenShards
-from gptcore.distributed import Dist, mean, wrap
+from gptcore.data.shards import TokenShards
 from gptcore.errors import GptcoreError
-from gptcore.eval import evaluate, token_bytes
-from gptcore.generation import GenerationConfig, generate
-from gptcore.runs import Run
-from gptcore.sampling import SamplingConfig
+from gptcore.eval.bpb import evaluate, token_bytes
+from gptcore.generation.decoding import GenerationConfig, generate
+from gptcore.generation.sampling import SamplingConfig
+from gptcore.runs.checkpoint import Checkpoint, restore_rng, unwrap
+from gptcore.runs.directory import Run
+from gptcore.training.batches import get_batch, loader_permutation, rows_at
+from gptcore.training.config import Event, TrainConfig, TrainResult, get_lr, make_optimizer
+from gptcore.training.distributed import Dist, mean, wrap
 
-SCHEDULES = ("constant", "cosine", "linear")
-ORDERS = ("sequential", "random", "loader")
 #: Dense bf16 peak FLOP/s by device-name fragment, for MFU (no entry: MFU not reported).
 PEAK_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "4090": 165e12}
-
-
-@dataclass
-class TrainConfig:
-    """Everything that shapes a run; the CLI's option defaults are read from these fields.
-
-    Budget: give one of ``steps``, ``epochs`` or ``tokens``; none means ``steps=500``.
-    ``grad_clip`` 0 or None switches clipping off. ``decay_all`` puts weight decay on every
-    parameter (as the textbook's ``AdamW(model.parameters())``) instead of matrices only.
-    Evaluations happen after updates ``eval_start``, ``eval_start + eval_every``, ... and after
-    the last one (``eval_start=0``: before training, as nanoGPT; 1: after the first update, as
-    the textbook). ``order``: ``sequential`` and ``random`` are pure functions of ``(seed,
-    step)`` (:meth:`gptcore.data.TokenShards.window_starts`); ``loader`` shuffles each epoch
-    as ``torch.utils.data.DataLoader(shuffle=True)`` does, from the global torch RNG (see
-    :func:`loader_permutation`), so a run seeded like the textbook sees the textbook's batches.
-
-    >>> TrainConfig(steps=10).total_steps(EpochPlan(windows=8, global_batch=2, steps_per_epoch=4, tokens_per_step=64))
-    10
-    """
-
-    batch_size: int = 8
-    grad_accum: int = 1
-    batch_tokens: int | None = None
-    seq_len: int | None = None
-    stride: int | None = None
-    order: str = "sequential"
-    steps: int | None = None
-    epochs: float | None = None
-    tokens: int | None = None
-    lr: float = 6e-4
-    min_lr: float = 6e-5
-    warmup_steps: int = 0
-    lr_schedule: str = "cosine"
-    weight_decay: float = 0.1
-    decay_all: bool = False
-    beta1: float = 0.9
-    beta2: float = 0.95
-    grad_clip: float | None = 1.0
-    eval_every: int = 50
-    eval_start: int = 0
-    eval_batches: int = 10
-    log_every: int = 10
-    checkpoint_every: int = 0
-    keep_last: int = 2
-    sample_prompt: str = "Every effort moves you"
-    sample_tokens: int = 24
-    seed: int = 1337
-    bf16: bool | None = None
-    compile: bool = False
-
-    DEFAULT_STEPS = 500
-
-    def check(self) -> None:
-        """One-line errors for values no run can use."""
-        for name in ("batch_size", "grad_accum", "eval_every", "eval_batches", "log_every"):
-            if getattr(self, name) < 1:
-                raise GptcoreError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        for name in ("steps", "epochs", "tokens", "batch_tokens", "seq_len", "stride"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise GptcoreError(f"--{name.replace('_', '-')} must be positive, got {value}")
-        for name in ("warmup_steps", "checkpoint_every", "keep_last", "sample_tokens", "eval_start",
-                     "weight_decay", "min_lr"):
-            if getattr(self, name) < 0:
-                raise GptcoreError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise GptcoreError(f"--lr must be positive, got {self.lr}")
-        if self.order not in ORDERS:
-            raise GptcoreError(f"--order must be one of {', '.join(ORDERS)}, got {self.order!r}")
-        if self.lr_schedule not in SCHEDULES:
-            raise GptcoreError(f"--lr-schedule must be one of {', '.join(SCHEDULES)}, got {self.lr_schedule!r}")
-        if sum(v is not None for v in (self.steps, self.epochs, self.tokens)) > 1:
-            raise GptcoreError("give one budget: --steps, --epochs or --tokens")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise GptcoreError(f"betas must lie in [0, 1), got ({self.beta1}, {self.beta2})")
-        if self.grad_clip is not None and self.grad_clip < 0:
-            raise GptcoreError(f"--grad-clip must be >= 0 (0 = off), got {self.grad_clip}")
-
-    def accumulation(self, seq_len: int, world_size: int) -> int:
-        """Micro-batches per step: ``grad_accum``, or as many as reach ``batch_tokens``."""
-        if self.batch_tokens is None:
-            return self.grad_accum
-        per_micro = self.batch_size * seq_len * world_size
-        if self.batch_tokens % per_micro:
-            raise GptcoreError(f"--batch-tokens {self.batch_tokens} is not a multiple of batch_size x seq_len "
-                               f"x world_size = {per_micro}")
-        return self.batch_tokens // per_micro
-
-    def total_steps(self, plan: EpochPlan) -> int:
-        """Optimizer steps for the budget (``plan`` describes one epoch of the train split)."""
-        if self.steps is not None:
-            return self.steps
-        if self.epochs is not None or self.tokens is not None:
-            return plan.steps(epochs=self.epochs, tokens=self.tokens)
-        return self.DEFAULT_STEPS
-
-
-@dataclass
-class TrainResult:
-    """``history``: the metrics records (log steps and eval steps) in order."""
-
-    history: list[dict[str, Any]] = field(default_factory=list)
-    step: int = 0
-    tokens_per_second: float = 0.0
-    train_seconds: float = 0.0
-
-
-Event = Callable[[dict[str, Any]], None]
-
-
-# ------------------------------------------------------------------------------------------
-# Helpers
-# ------------------------------------------------------------------------------------------
-def get_lr(step: int, cfg: TrainConfig, total_steps: int) -> float:
-    """Learning rate for update ``step`` (0-based): linear warmup, then the schedule to ``min_lr``.
-
-    >>> cfg = TrainConfig(lr=1.0, min_lr=0.0, warmup_steps=10, lr_schedule="cosine")
-    >>> get_lr(10, cfg, 110), get_lr(60, cfg, 110), get_lr(110, cfg, 110)
-    (1.0, 0.5, 0.0)
-    """
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / (cfg.warmup_steps + 1)
-    if cfg.lr_schedule == "constant":
-        return cfg.lr
-    span = max(1, total_steps - cfg.warmup_steps)
-    ratio = min(1.0, (step - cfg.warmup_steps) / span)
-    if cfg.lr_schedule == "linear":
-        return cfg.lr - ratio * (cfg.lr - cfg.min_lr)
-    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (cfg.lr - cfg.min_lr)
-
-
-def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
-    """AdamW, fused where the device has the kernel; decay on matrices only unless ``decay_all``."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    if cfg.decay_all:
-        groups: list[dict[str, Any]] = [{"params": params, "weight_decay": cfg.weight_decay}]
-    else:
-        groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
-                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-    betas = (cfg.beta1, cfg.beta2)
-    try:
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, fused=True)
-    except (RuntimeError, ValueError):  # no fused kernel for this device / dtype
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas)
 
 
 def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager[Any]:
@@ -220,52 +73,6 @@ def loss_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bf16: bool = Fal
     with autocast(x.device, bf16):
         logits = model(x)  # [B, T, V]
     return F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
-
-
-def loader_permutation(windows: int, where: Dist | None = None) -> torch.Tensor:
-    """An epoch's shuffle drawn as ``DataLoader(shuffle=True)`` draws it from the global RNG.
-
-    Starting an iterator draws its base seed, then ``RandomSampler`` draws the seed of the
-    generator behind ``randperm``: two int64 draws. The textbook's loop starts such an iterator
-    each epoch and for each training-loss estimate; mirroring the draws keeps its RNG stream
-    (and so its dropout masks) in step. Under DDP rank 0's permutation is broadcast.
-    """
-    torch.empty((), dtype=torch.int64).random_()  # the iterator's base seed
-    seed = int(torch.empty((), dtype=torch.int64).random_().item())
-    perm = torch.randperm(windows, generator=torch.Generator().manual_seed(seed))
-    if where is not None and where.enabled:
-        torch.distributed.broadcast(perm, 0)
-    return perm
-
-
-def rows_at(data: TokenShards, split: str, windows: torch.Tensor, seq_len: int, stride: int
-            ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inputs and targets for window indices ``windows`` (window ``w`` starts at ``w * stride``)."""
-    rows = torch.from_numpy(np.stack([data.read(split, int(w) * stride, seq_len + 1) for w in windows]))
-    return rows[:, :-1], rows[:, 1:]
-
-
-def get_batch(data: TokenShards, step: int, micro: int, accum: int, cfg: TrainConfig, seq_len: int,
-              where: Dist, perm: torch.Tensor | None = None, index: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Micro-batch ``micro`` of this rank at ``step``: rows of the global batch, on the device.
-
-    The global batch is drawn for ``world_size x accum`` virtual ranks; micro-step ``m`` of rank
-    ``r`` is virtual rank ``m x world_size + r``, so one process with ``grad_accum`` N sees the
-    same windows as N processes. With ``perm`` (order ``loader``) the global batch is batch
-    ``index`` of that epoch permutation.
-    """
-    virtual = micro * where.world_size + where.rank
-    if perm is not None:
-        global_batch = cfg.batch_size * accum * where.world_size
-        mine = perm[index * global_batch:(index + 1) * global_batch][virtual * cfg.batch_size:(virtual + 1) * cfg.batch_size]
-        x, y = rows_at(data, "train", mine, seq_len, cfg.stride or seq_len)
-    else:
-        x, y = data.batch_at("train", step, batch_size=cfg.batch_size, context_length=seq_len, rank=virtual,
-                             world_size=where.world_size * accum, seed=cfg.seed, order=cfg.order,  # type: ignore[arg-type]
-                             stride=cfg.stride)
-    if where.device.type == "cuda":
-        return x.pin_memory().to(where.device, non_blocking=True), y.pin_memory().to(where.device, non_blocking=True)
-    return x.to(where.device), y.to(where.device)
 
 
 def estimate_loss(model: nn.Module, data: TokenShards, table: torch.Tensor, cfg: TrainConfig, seq_len: int,
@@ -340,9 +147,6 @@ def _check_fits(model: nn.Module, data: TokenShards, seq_len: int) -> None:
                            f"embedding holds {config.vocab_size}")
 
 
-# ------------------------------------------------------------------------------------------
-# The loop
-# ------------------------------------------------------------------------------------------
 def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: tokenkit.Vocabulary | None = None,
           where: Dist | None = None, run: Run | None = None, resume_from: Checkpoint | None = None,
           checkpoint_extra: dict[str, Any] | None = None, on_event: Event | None = None,
@@ -472,7 +276,3 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
     trained = result.step - start
     result.tokens_per_second = trained * tokens_per_step / train_seconds if train_seconds else 0.0
     return result
-
-
-__all__ = ["ORDERS", "SCHEDULES", "TrainConfig", "loader_permutation", "rows_at", "TrainResult", "estimate_loss", "flops_per_token", "get_batch",
-           "get_lr", "loss_fn", "make_optimizer", "native_bf16", "sample_text", "train", "use_bf16"]

@@ -23,7 +23,7 @@ from tokenkit.atomic import atomic_file
 from tokenkit.errors import TokenkitError
 
 MANIFEST = Path(__file__).with_name("manifest.json")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # corpora/ sits at the top of the checkout
 
 
 class CorpusError(TokenkitError):

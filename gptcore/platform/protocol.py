@@ -1,6 +1,6 @@
 """The model protocol: what every gptcore command relies on, written down once.
 
-An :class:`~gptcore.interfaces.Architecture`'s ``build(config)`` returns a ``torch.nn.Module``
+An :class:`~gptcore.platform.interfaces.Architecture`'s ``build(config)`` returns a ``torch.nn.Module``
 that satisfies :class:`LanguageModel`.  That is the whole contract between gptcore and a model
 family: generate, next, diversity, pretrain, checkpoints and export use nothing else, so a new
 family plugs into every command without a gptcore change.  The README and the plugin guide
@@ -12,12 +12,12 @@ Rules
    (:class:`ModelConfig`): a ``@dataclass`` whose fields are JSON scalars (int, float, str,
    bool, None), all defaulted, with at least ``vocab_size: int`` and ``context_length: int``.
    Checkpoints store ``dataclasses.asdict(model.config)`` and the architecture name (found with
-   :func:`gptcore.registry.architecture_for`, which matches ``type(model.config)``) and rebuild
+   :func:`gptcore.platform.registry.architecture_for`, which matches ``type(model.config)``) and rebuild
    the model with ``arch.build(arch.config_class(**fields))``, so the config must round-trip
    through JSON.
 2. **Forward.** ``model(input_ids, cache=None) -> logits``: ``input_ids`` is a
    ``LongTensor [B, T]``, the result a float tensor ``[B, T, vocab_size]``.  Attention is causal.
-3. **KV cache.** With a :class:`~gptcore.kvcache.KVCache` ``cache``, the tokens in
+3. **KV cache.** With a :class:`~gptcore.platform.kvcache.KVCache` ``cache``, the tokens in
    ``input_ids`` come *after* the ``cache.seq_len`` tokens already cached: their positions (and
    rotary angles) start at ``cache.seq_len``, so read it *before* updating, once in the model's
    ``forward`` before the first layer runs (``seq_len`` counts layer 0's entries: a later layer
@@ -34,7 +34,7 @@ Rules
    ``persistent=False``.
 5. **Training** only calls ``model(input_ids)`` and a cross-entropy over the logits.
 
-``gptcore.testing.check_architecture`` checks every rule on a tiny config.
+``gptcore.kit.testing.check_architecture`` checks every rule on a tiny config.
 
 >>> import gptcore
 >>> model = gptcore.build_model("gpt2", vocab_size=11, emb_dim=8, n_heads=2, n_layers=1, context_length=4)
@@ -49,7 +49,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-from gptcore.kvcache import KVCache
+from gptcore.platform.kvcache import KVCache
 
 
 @runtime_checkable

@@ -38,15 +38,14 @@ evaluation, results) does not care how. See its docstring for how to swap in
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import shutil
 import statistics
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,233 +53,33 @@ from torch import nn
 import tokenkit
 from tokenkit.atomic import atomic_file, recover
 
-from gptcore import registry, training
-from gptcore.checkpoint import unwrap
-from gptcore.data import TokenShards, prepare, resolve_sources, split_documents
+from gptcore import training
+from gptcore.data.preparation import prepare, split_documents
+from gptcore.data.shards import TokenShards
+from gptcore.data.vocab import load_vocabulary
 from gptcore.errors import GptcoreError
-from gptcore.eval import evaluate
-from gptcore.distributed import Dist
-from gptcore.runs import Run
-from gptcore.sweep_plot import bpb_plot
-from gptcore.vocab import load_vocabulary
-
-FORMAT = "gptcore-vocab-sweep"
-FORMAT_VERSION = 1
-SETTINGS_FILE = "sweep.json"
-DONE_FILE = "done.json"
-#: The bare byte vocabulary: byte-level BPE with no merges (whatever the backend).
-BYTE_VOCAB = 256
-#: Config fields the sweep sets itself, per vocabulary.
-SWEEP_FIELDS = ("vocab_size", "context_length")
-
-
-@dataclass
-class SweepConfig:
-    """Everything that decides a sweep. The CLI's defaults are read from these fields.
-
-    ``budget_bytes`` and ``budget_flops``: give at most one; neither means
-    :data:`DEFAULT_BUDGET_BYTES` bytes.
-    """
-
-    sources: tuple[str, ...] = ()
-    sizes: tuple[int, ...] = (256, 512, 1000, 2000, 4000, 8000)
-    backend: str = "hf"
-    arch: str | None = "gpt2"
-    preset: str | None = None
-    model: dict[str, Any] = field(default_factory=dict)
-    budget_bytes: int | None = None
-    budget_flops: float | None = None
-    seeds: int = 3
-    context_bytes: int = 512
-    batch_size: int = 16
-    lr: float = 1e-3
-    val_fraction: float = 0.1
-    split_seed: int = 0
-    device: str = "auto"
-
-    def budget(self) -> tuple[Literal["bytes", "flops"], float]:
-        if self.budget_bytes is not None and self.budget_flops is not None:
-            raise GptcoreError("give one budget: --bytes or --flops, not both")
-        if self.budget_flops is not None:
-            return "flops", float(self.budget_flops)
-        return "bytes", float(self.budget_bytes if self.budget_bytes is not None else DEFAULT_BUDGET_BYTES)
-
-    def check(self) -> None:
-        """One-line errors for settings no sweep can run with."""
-        if not self.sources:
-            raise GptcoreError("give a corpus: a file, directory or tokenkit corpus name")
-        if not self.sizes:
-            raise GptcoreError("--vocab: give at least one size")
-        if min(self.sizes) < BYTE_VOCAB:
-            raise GptcoreError(f"--vocab {min(self.sizes)}: the smallest vocabulary is the "
-                               f"{BYTE_VOCAB}-byte alphabet")
-        if self.backend not in ("hf", "sentencepiece"):
-            raise GptcoreError(f"--backend must be hf or sentencepiece, got {self.backend!r}")
-        for name in ("seeds", "context_bytes", "batch_size"):
-            if getattr(self, name) < 1:
-                raise GptcoreError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise GptcoreError(f"--lr must be positive, got {self.lr}")
-        kind, value = self.budget()
-        if not value > 0:
-            raise GptcoreError(f"--{kind} must be positive, got {value:g}")
-        if kind == "bytes" and value < self.batch_size * self.context_bytes:
-            raise GptcoreError(f"--bytes {value:,.0f} is less than one batch ({self.batch_size} sequences "
-                               f"of {self.context_bytes} bytes = {self.batch_size * self.context_bytes:,} "
-                               "bytes); raise --bytes or lower --batch-size / --context-bytes")
-        taken = [k for k in self.model if k in SWEEP_FIELDS]
-        if taken:
-            raise GptcoreError(f"--set {taken[0]}: the sweep sets it per vocabulary "
-                               "(context comes from --context-bytes)")
-        if self.arch is None and self.preset is None:
-            raise GptcoreError("give --arch or --preset")
-
-
-#: Training bytes per run when no budget is given.
-DEFAULT_BUDGET_BYTES = 2_000_000
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """How one vocabulary is trained: the same for every seed."""
-
-    vocab_size: int
-    actual_vocab_size: int
-    train_bytes_per_token: float
-    context_tokens: int
-    sequences: int
-    params_embedding: int
-    params_rest: int
-    flops_per_token: float
-
-    @property
-    def tokens(self) -> int:
-        return self.sequences * self.context_tokens
-
-    @property
-    def train_bytes(self) -> float:
-        """Bytes of text the planned tokens stand for (at the training split's bytes per token)."""
-        return self.tokens * self.train_bytes_per_token
-
-
-@dataclass
-class RunResult:
-    """One (vocabulary size, seed): a row of ``results.csv``."""
-
-    vocab_size: int  # requested
-    actual_vocab_size: int
-    seed: int
-    val_bits_per_byte: float
-    val_loss: float  # nats per token
-    val_perplexity: float
-    val_tokens: int  # targets scored
-    val_bytes: int  # UTF-8 bytes those targets stand for
-    bytes_per_token: float  # validation text, tokenkit.bits_report
-    chars_per_token: float
-    compression_ratio: float  # UTF-8 bits / BPE bits (n_tokens * ceil(log2 V)) on the validation text
-    bits_per_token: int
-    train_bytes_per_token: float
-    context_tokens: int
-    params_embedding: int
-    params_rest: int
-    train_tokens: int
-    train_bytes: float
-    train_flops: float
-    tokens_per_second: float
-    train_seconds: float
-    wall_seconds: float
-    warning: str = ""
-
-
-@dataclass
-class SizeSummary:
-    vocab_size: int
-    actual_vocab_size: int
-    seeds: int
-    bpb_mean: float
-    bpb_std: float
-    bpb_min: float
-    bpb_max: float
-    bytes_per_token: float
-
-
-@dataclass
-class SweepResult:
-    settings: dict[str, Any]
-    split: dict[str, Any]
-    runs: list[RunResult]
-    summary: list[SizeSummary]
-    warnings: list[str]
-    out: Path
-
-    def best(self) -> SizeSummary:
-        return min(self.summary, key=lambda s: s.bpb_mean)
-
-
-@dataclass(frozen=True)
-class SweepEvent:
-    """What :func:`run_sweep` reports as it goes: ``phase`` (a step starts), ``warning``, or
-    ``run`` (``done`` of ``total`` runs finished; ``skipped`` when resumed from disk)."""
-
-    kind: Literal["phase", "warning", "run"]
-    message: str
-    done: int = 0
-    total: int = 0
-    skipped: bool = False
-
-
-Events = Callable[[SweepEvent], None]
-
-
-# ------------------------------------------------------------------------------------------
-# Model sizes and FLOPs
-# ------------------------------------------------------------------------------------------
-def parameter_split(model: nn.Module) -> tuple[int, int]:
-    """``(embedding, rest)`` parameter counts; tied tensors are counted once.
-
-    Embedding: every ``nn.Embedding`` (token and position tables) and the output head (a
-    top-level ``nn.Linear`` producing ``vocab_size`` logits). These grow with the vocabulary
-    (positions with the context in tokens); the rest does not.
-    """
-    model = unwrap(model)
-    vocab_size = model.config.vocab_size
-    embedding: set[int] = set()
-    for module in model.modules():
-        if isinstance(module, nn.Embedding):
-            embedding.update(id(p) for p in module.parameters())
-    for child in model.children():
-        if isinstance(child, nn.Linear) and child.out_features == vocab_size:
-            embedding.update(id(p) for p in child.parameters())
-    params = list(model.parameters())  # distinct tensors (tied ones once)
-    emb = sum(p.numel() for p in params if id(p) in embedding)
-    return emb, sum(p.numel() for p in params) - emb
-
-
-def flops_per_token(model: nn.Module, context_tokens: int) -> float:
-    """Training FLOPs per token: ``6 * N_rest + 12 * n_layers * emb_dim * context_tokens``."""
-    config = unwrap(model).config
-    layers, width = getattr(config, "n_layers", None), getattr(config, "emb_dim", None)
-    if not isinstance(layers, int) or not isinstance(width, int):
-        raise GptcoreError(f"{type(config).__name__} has no integer n_layers and emb_dim, which the "
-                           "attention FLOPs need")
-    return 6.0 * parameter_split(model)[1] + 12.0 * layers * width * context_tokens
-
-
-def plan_budget(kind: Literal["bytes", "flops"], value: float, *, train_bytes_per_token: float,
-                context_tokens: int, batch_size: int, flops_per_token: float) -> int:
-    """Training sequences (of ``context_tokens``) for a budget, rounded to whole batches.
-
-    ``bytes``: ``value / (context_tokens * bytes per token)``, so every vocabulary reads the same
-    text within half a batch. ``flops``: ``value / flops_per_token / context_tokens``. Whole
-    batches, because the pretraining loop (:func:`gptcore.training.train`) takes whole steps.
-    """
-    per_sequence = (context_tokens * train_bytes_per_token if kind == "bytes"
-                    else context_tokens * flops_per_token)
-    sequences = batch_size * round(value / per_sequence / batch_size)
-    if sequences < batch_size:
-        raise GptcoreError(f"--{kind} {value:,.4g} buys {sequences} sequences of {context_tokens} tokens, "
-                           f"less than one batch of {batch_size}; raise --{kind} or lower --batch-size")
-    return sequences
+from gptcore.eval.bpb import evaluate
+from gptcore.platform import registry
+from gptcore.runs.checkpoint import unwrap
+from gptcore.runs.directory import Run
+from gptcore.sweep.config import (
+    BYTE_VOCAB,
+    DONE_FILE,
+    SETTINGS_FILE,
+    Events,
+    RunPlan,
+    RunResult,
+    SizeSummary,
+    SweepConfig,
+    SweepEvent,
+    SweepResult,
+    flops_per_token,
+    parameter_split,
+    plan_budget,
+)
+from gptcore.sweep.directory import open_sweep
+from gptcore.sweep.plots import bpb_plot
+from gptcore.training.distributed import Dist
 
 
 def build(config: SweepConfig, vocab_size: int, context_tokens: int, seed: int) -> nn.Module:
@@ -293,9 +92,6 @@ def build(config: SweepConfig, vocab_size: int, context_tokens: int, seed: int) 
         raise GptcoreError(f"invalid model config: {exc}") from None
 
 
-# ------------------------------------------------------------------------------------------
-# THE SEAM: pretrain one model on these shards for this budget
-# ------------------------------------------------------------------------------------------
 @dataclass
 class Pretrained:
     model: nn.Module
@@ -343,9 +139,6 @@ def _pretrain(shards: TokenShards, vocab_dir: Path, model: nn.Module, *, tokens:
     return Pretrained(model, result.tokens_per_second, result.train_seconds, history)
 
 
-# ------------------------------------------------------------------------------------------
-# The sweep
-# ------------------------------------------------------------------------------------------
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA, then MPS, then the CPU."""
     if name == "auto":
@@ -359,66 +152,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise GptcoreError("--device cuda: no CUDA device is available")
     return torch.device(name)
-
-
-def _sources_identity(sources: Sequence[str]) -> list[dict[str, Any]]:
-    out = []
-    for name, path in resolve_sources(sources):
-        digest, size = hashlib.sha256(), 0
-        with open(path, "rb") as f:
-            while block := f.read(1 << 20):
-                digest.update(block)
-                size += len(block)
-        out.append({"name": name, "sha256": digest.hexdigest(), "bytes": size})
-    return out
-
-
-def identity(config: SweepConfig) -> dict[str, Any]:
-    """What must match for an existing SWEEP to be continued (sizes and seeds may grow)."""
-    kind, value = config.budget()
-    return {"format": FORMAT, "format_version": FORMAT_VERSION,
-            "sources": _sources_identity(config.sources), "val_fraction": config.val_fraction,
-            "split_seed": config.split_seed, "backend": config.backend, "arch": config.arch,
-            "preset": config.preset, "model": dict(sorted(config.model.items())),
-            "budget": {"kind": kind, "value": value}, "context_bytes": config.context_bytes,
-            "batch_size": config.batch_size, "lr": config.lr}
-
-
-def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
-    for key in new:
-        if old.get(key) != new[key]:
-            if key == "sources":
-                return "another corpus (its sources or their contents differ)"
-            return f"another {key} ({json.dumps(old.get(key))}, now {json.dumps(new[key])})"
-    return "other settings"
-
-
-def open_sweep(out: Path, config: SweepConfig, force: bool) -> dict[str, Any]:
-    """Create ``out`` or continue it; refuse one made with other settings unless ``force``."""
-    ident = identity(config)
-    settings_file = out / SETTINGS_FILE
-    if out.exists() and not out.is_dir():
-        raise GptcoreError(f"--out {out} is a file, not a sweep directory")
-    if settings_file.is_file():
-        try:
-            stored = json.loads(settings_file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            stored = {"format": f"unreadable ({e})"}
-        if stored == ident and not force:
-            return ident
-        if not force:
-            raise GptcoreError(f"{out} holds a sweep with {_difference(stored, ident)}; use --force to "
-                               "start it again, or another --out")
-        shutil.rmtree(out)
-    elif out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise GptcoreError(f"{out} exists and is not a vocab sweep (no {SETTINGS_FILE}); use --force "
-                               "to overwrite it, or another --out")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_file(settings_file) as tmp:
-        tmp.write_text(json.dumps(ident, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return ident
 
 
 @dataclass
@@ -626,8 +359,3 @@ def _safe_flops(model: nn.Module, context: int) -> float | None:
         return flops_per_token(model, context)
     except GptcoreError:
         return None
-
-
-__all__ = ["DEFAULT_BUDGET_BYTES", "Pretrained", "RunPlan", "RunResult", "SizeSummary", "SweepConfig",
-           "SweepEvent", "SweepResult", "flops_per_token", "identity", "parameter_split", "plan_budget",
-           "run_sweep", "split_corpus", "summarise", "write_results"]

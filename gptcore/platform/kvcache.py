@@ -3,7 +3,7 @@
 
 gptcore owns the cache (it creates one per generation and decides prefill vs decode), the
 model only calls :meth:`KVCache.update` from each attention layer; see
-:mod:`gptcore.protocol` for the rules.
+:mod:`gptcore.platform.protocol` for the rules.
 """
 
 from __future__ import annotations

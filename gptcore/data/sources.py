@@ -1,0 +1,111 @@
+"""Corpus sources: resolve names, hash files, stream their text without holding a file in memory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from tokenkit.textio import expand_sources
+
+from gptcore.errors import GptcoreError
+
+#: Bytes read from a file at a time, and characters handed to one encode task.
+BLOCK_BYTES = 1 << 20
+
+
+def resolve_sources(specs: Iterable[str]) -> list[tuple[str, Path]]:
+    """Files, directories (their files) and tokenkit corpus names -> (name, path) pairs.
+
+    The one place that reaches into tokenkit's text reader (``tokenkit.textio``).
+    """
+    specs = list(specs)
+    if not specs:
+        raise GptcoreError("no data sources given")
+    pairs = expand_sources(specs)
+    for name, path in pairs:
+        if path is None:
+            raise GptcoreError("data source '-' (stdin) cannot be hashed and re-read; save it to a file")
+    return [(name, path) for name, path in pairs if path is not None]
+
+
+def sha256_file(path: Path) -> tuple[str, int, int]:
+    """sha256, byte size and character count (valid UTF-8 assumed; checked when encoding)."""
+    digest, size, chars = hashlib.sha256(), 0, 0
+    with open(path, "rb") as f:
+        while block := f.read(BLOCK_BYTES):
+            digest.update(block)
+            size += len(block)
+            chars += len(block) - _continuation_bytes(block)
+    return digest.hexdigest(), size, chars
+
+
+_CONTINUATION = bytes(range(0x80, 0xC0))
+
+
+def _continuation_bytes(block: bytes) -> int:
+    return len(block) - len(block.translate(None, _CONTINUATION))
+
+
+def _complete_prefix(data: bytes) -> int:
+    """Length of the longest prefix of ``data`` that does not end inside a UTF-8 character."""
+    for back in range(1, min(4, len(data)) + 1):
+        lead = data[-back]
+        if lead & 0xC0 == 0x80:
+            continue
+        need = 1 if lead < 0x80 else 2 if lead >> 5 == 0b110 else 3 if lead >> 4 == 0b1110 else \
+            4 if lead >> 3 == 0b11110 else 1
+        return len(data) - back if need > back else len(data)
+    return len(data)
+
+
+def _decode(raw: bytes, name: str, offset: int) -> str:
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise GptcoreError(f"{name} looks binary: NUL byte at byte offset {offset + nul}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise GptcoreError(f"{name} is not valid UTF-8: byte 0x{raw[e.start]:02x} at byte offset "
+                           f"{offset + e.start}") from None
+
+
+def stream_text(name: str, path: Path) -> Iterator[str]:
+    """The file's text in blocks, never cutting a character; bad bytes name their offset."""
+    offset, carry = 0, b""
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(BLOCK_BYTES)
+            data = carry + block
+            if not block:
+                if data:
+                    _decode(data, name, offset)  # raises: a truncated character at the end
+                return
+            cut = _complete_prefix(data)
+            text, carry = _decode(data[:cut], name, offset), data[cut:]
+            offset += cut
+            if text:
+                yield text
+
+
+def stream_jsonl(name: str, path: Path) -> Iterator[str]:
+    """One document per non-blank line: a JSON object with a string ``"text"``."""
+    offset = 0
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            line = _decode(raw, name, offset)
+            offset += len(raw)
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise GptcoreError(f"{name} line {number} is not JSON: {e.msg}") from None
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise GptcoreError(f'{name} line {number}: expected an object with a string "text"')
+            yield record["text"]
+
+
+def is_jsonl(path: Path) -> bool:
+    return path.suffix.lower() == ".jsonl"
