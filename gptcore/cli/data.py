@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,15 @@ from rich.progress import (
     Progress,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
     TransferSpeedColumn,
 )
 
 from gptcore.cli.console import echo, err
 from gptcore.data.manifest import MANIFEST
 from gptcore.data.preparation import encode_sources, prepare
+from gptcore.data.ranks import Share
+from gptcore.data.sources import resolve_sources
 from gptcore.data.shards import TokenShards
 from gptcore.data.vocab import load_vocabulary
 from gptcore.errors import GptcoreError
@@ -27,6 +31,7 @@ from gptcore.eval.bpb import evaluate
 from gptcore.generation.decoding import check_vocabulary
 from gptcore.platform import registry
 from gptcore.runs.directory import check_fingerprint
+from gptcore.training import distributed
 
 
 @click.command("prepare")
@@ -47,17 +52,30 @@ def prepare_cmd(tokenizer: str, sources: tuple[str, ...], out: Path, val_fractio
                 context_length: int | None, workers: int | None, force: bool, as_json: bool) -> None:
     """Encode text once into memory-mapped token shards that pretrain and eval read.
 
+    Under torchrun each rank encodes its share of the documents (OUT on a file system every
+    rank sees); the shards equal those of one process.
+
     \b
     Example: gptcore prepare --tokenizer gpt2 --data the-verdict --out data/verdict
+      torchrun --nnodes 2 --nproc-per-node 8 ... -m gptcore prepare --tokenizer gpt2 --data big/ --out data/big
     """
     start = time.perf_counter()
-    with Progress(TextColumn("encoding"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  TimeElapsedColumn(), console=err, transient=True,
-                  disable=as_json or not err.is_terminal) as bar:
-        task = bar.add_task("encoding", total=None)
-        manifest = prepare(tokenizer, sources, out, val_fraction=val_fraction, seed=seed,
-                           context_length=context_length, force=force, workers=workers,
-                           on_progress=lambda n: bar.advance(task, n))
+    where = distributed.setup("cpu") if distributed.launched_by_torchrun() else None
+    share = Share(where.rank, where.world_size, lambda: distributed.barrier(where)) if where else Share()
+    if workers is None and where is not None:  # the ranks on one machine share its cores
+        workers = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    try:
+        with Progress(TextColumn("encoding"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+                      disable=as_json or not err.is_terminal or not share.is_main) as bar:
+            task = bar.add_task("encoding", total=_text_bytes(sources) // share.world_size or None)
+            manifest = prepare(tokenizer, sources, out, val_fraction=val_fraction, seed=seed,
+                               context_length=context_length, force=force, workers=workers,
+                               on_progress=lambda n: bar.advance(task, n), share=share)
+    finally:
+        distributed.teardown()
+    if not share.is_main:
+        return
     seconds = time.perf_counter() - start
     if as_json:
         echo(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False))
@@ -69,6 +87,14 @@ def prepare_cmd(tokenizer: str, sources: tuple[str, ...], out: Path, val_fractio
     for name, split in manifest.splits.items():
         echo(f"  {name:5} {split.documents:>8} documents {split.tokens:>12,} tokens "
                    f"{split.bytes / 1e6:>10.2f} MB  {len(split.shards)} shard(s)")
+
+
+def _text_bytes(sources: tuple[str, ...]) -> int:
+    """The sources' size on disk: the progress bar's total, for its ETA (0 when unknown)."""
+    try:
+        return sum(path.stat().st_size for _, path in resolve_sources(sources))
+    except (GptcoreError, OSError):
+        return 0  # prepare itself reports the bad source, in one line
 
 
 @click.command("eval")

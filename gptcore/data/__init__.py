@@ -39,6 +39,7 @@ Modules:
 * :mod:`.encoding` — Encoding documents as ordinary text, in chunks only where the ids provably stay the same.
 * :mod:`.writer` — Writing token shards: one writer per split, fed by a bounded parallel encoding pipeline.
 * :mod:`.preparation` — ``prepare``: scan the sources, split train/val by content hash, encode and write the shards.
+* :mod:`.ranks` — Preparing shards on several processes: each rank encodes a contiguous run of documents.
 * :mod:`.shards` — Reading token shards: the memory-mapped splits and the windows each ``(step, rank)`` reads.
 
 Every public name of these modules is importable from the package itself (loaded on first use).
@@ -82,6 +83,16 @@ _EXPORTS: dict[str, str] = {
     "split_documents": "gptcore.data.preparation",
     "EpochPlan": "gptcore.data.shards",
     "TokenShards": "gptcore.data.shards",
+    "PARTS_MARKER": "gptcore.data.ranks",
+    "PART_INFO": "gptcore.data.ranks",
+    "COPY_TOKENS": "gptcore.data.ranks",
+    "Share": "gptcore.data.ranks",
+    "parts_directory": "gptcore.data.ranks",
+    "open_parts": "gptcore.data.ranks",
+    "rank_directory": "gptcore.data.ranks",
+    "write_part_info": "gptcore.data.ranks",
+    "join_parts": "gptcore.data.ranks",
+    "remove_parts": "gptcore.data.ranks",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

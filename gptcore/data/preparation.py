@@ -26,6 +26,7 @@ from gptcore.data.manifest import (
     TokenizerInfo,
     read_manifest,
 )
+from gptcore.data.ranks import Share, join_parts, open_parts, rank_directory, remove_parts, write_part_info
 from gptcore.data.sources import is_jsonl, resolve_sources, sha256_file, stream_jsonl, stream_text
 from gptcore.data.vocab import load_vocabulary
 from gptcore.data.writer import SHARD_TOKENS, Pipeline, SplitWriter
@@ -148,14 +149,17 @@ def prepare(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Se
             out: str | os.PathLike[str], *, val_fraction: float = 0.1, seed: int = 0,
             context_length: int | None = None, force: bool = False, workers: int | None = None,
             dtype: str | None = None, shard_tokens: int = SHARD_TOKENS, chunk_chars: int = CHUNK_CHARS,
-            eot: int | str | None = "auto", on_progress: Callable[[int], None] | None = None) -> Manifest:
+            eot: int | str | None = "auto", on_progress: Callable[[int], None] | None = None,
+            share: Share = Share()) -> Manifest:
     """Encode ``sources`` with ``tokenizer`` into token shards at ``out``; return the manifest.
 
     ``context_length``, when given, makes a split too short for one training sequence an error
     before anything is written. ``eot="auto"`` separates documents with the vocabulary's
     end-of-text id (:func:`eot_id`); an int or a special-token string chooses one, None none.
     An existing, matching ``out`` is reused (``manifest.reused``); a stale one is refused
-    unless ``force``. ``on_progress(n_bytes)`` is called as text is read.
+    unless ``force``. ``on_progress(n_bytes)`` is called as text is read. ``share`` splits the
+    work between processes (``torchrun``; see :mod:`gptcore.data.ranks`): every rank calls
+    ``prepare`` with the same arguments and gets the same manifest.
     """
     _check_fraction(val_fraction)
     if shard_tokens < 1 or chunk_chars < 1:
@@ -201,14 +205,42 @@ def prepare(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Se
                 raise GptcoreError(f"{out} holds shards of {_describe_difference(existing, planned)}; "
                                    "use --force (force=True) to rebuild it")
 
+    if share.split:
+        share.barrier()  # every rank has checked ``out`` before anyone writes
+        parts = open_parts(out, share)
+        mine = rank_directory(parts, share.rank)
+        mine.mkdir()
+        try:
+            written = _encode_all(scan, pairs, encoder, vocab.vocab_size, mine, chosen, 1 << 62, chunk_chars,
+                                  separator, val_fraction, workers, on_progress, share.documents(n_docs))
+            write_part_info(mine, written)
+        except BaseException:
+            if share.is_main:  # another rank's failure ends this process at a barrier instead;
+                remove_parts(parts)  # a rerun replaces what is left (the parts carry a marker)
+            raise
+        share.barrier()  # every part is written
+        if share.is_main:
+            try:
+                with atomic_directory(out, force=True) as tmp:
+                    splits = join_parts(parts, share.world_size, tmp, chosen, shard_tokens, separator)
+                    _write_manifest(tmp, planned, splits, out, context_length)
+            finally:
+                remove_parts(parts)
+        share.barrier()  # the shards are in place
+        return read_manifest(out)
     with atomic_directory(out, force=True) as tmp:
         writers = _encode_all(scan, pairs, encoder, vocab.vocab_size, tmp, chosen, shard_tokens,
                               chunk_chars, separator, val_fraction, workers, on_progress)
         splits = {name: writer.close() for name, writer in writers.items()}
-        _check_splits(splits, out, context_length)
-        manifest = Manifest(**{**planned.__dict__, "splits": splits})
-        (tmp / MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
+        return _write_manifest(tmp, planned, splits, out, context_length)
+
+
+def _write_manifest(directory: Path, planned: Manifest, splits: dict[str, SplitInfo], out: Path,
+                    context_length: int | None) -> Manifest:
+    _check_splits(splits, out, context_length)
+    manifest = Manifest(**{**planned.__dict__, "splits": splits})
+    (directory / MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
     return manifest
 
 
@@ -238,8 +270,10 @@ def _check_splits(splits: dict[str, SplitInfo], out: Path, context_length: int |
 def _encode_all(scan: _Scan, pairs: Sequence[tuple[str, Path]], encoder: Encoder, vocab_size: int,
                 directory: Path | None, dtype: str, shard_tokens: int, chunk_chars: int,
                 eot: int | None, val_fraction: float | None, workers: int | None,
-                on_progress: Callable[[int], None] | None) -> dict[str, SplitWriter]:
-    """Pass 2: stream every document into its split's writer; ``val_fraction=None``: all train."""
+                on_progress: Callable[[int], None] | None, keep: range | None = None
+                ) -> dict[str, SplitWriter]:
+    """Pass 2: stream every document (of ``keep``, when given) into its split's writer;
+    ``val_fraction=None``: all train."""
     writers = {s: SplitWriter(directory, s, dtype, shard_tokens, eot) for s in SPLITS}
     pipe = Pipeline(encoder, workers or os.cpu_count() or 1, vocab_size)
 
@@ -255,7 +289,7 @@ def _encode_all(scan: _Scan, pairs: Sequence[tuple[str, Path]], encoder: Encoder
             pipe.put_text(writer, chunk)
 
     try:
-        for split, name, pieces in _split_stream(scan, pairs, val_fraction):
+        for split, name, pieces in _split_stream(scan, pairs, val_fraction, keep):
             feed(writers[split], name, pieces)
         pipe.finish()
     finally:
@@ -265,8 +299,8 @@ def _encode_all(scan: _Scan, pairs: Sequence[tuple[str, Path]], encoder: Encoder
     return writers
 
 
-def _split_stream(scan: _Scan, pairs: Sequence[tuple[str, Path]], val_fraction: float | None
-                  ) -> Iterator[tuple[str, str, Iterator[str]]]:
+def _split_stream(scan: _Scan, pairs: Sequence[tuple[str, Path]], val_fraction: float | None,
+                  keep: range | None = None) -> Iterator[tuple[str, str, Iterator[str]]]:
     """``(split, source name, text pieces)`` per document part, in source order: the one place
     that decides the split (see the module docstring); ``val_fraction=None`` puts all in train.
 
@@ -277,6 +311,8 @@ def _split_stream(scan: _Scan, pairs: Sequence[tuple[str, Path]], val_fraction: 
     in_val = (_val_mask(scan.keys, val_fraction) if val_fraction is not None and n_docs > 1
               else np.zeros(n_docs, dtype=bool))
     for index, (name, pieces) in enumerate(_documents(scan, pairs)):
+        if keep is not None and index not in keep:
+            continue  # another rank's document (its text is never read)
         if val_fraction is not None and n_docs == 1:
             head, tail = _split_tail(pieces, int((1 - val_fraction) * scan.first_doc_chars))
             yield "train", name, head
