@@ -26,6 +26,8 @@ import dataclasses
 import os
 import shutil
 import tempfile
+import zlib
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ from gptcore.generation import GenerationConfig, generate_ids
 from gptcore.inference import decode_layout
 from gptcore.interfaces import Architecture, LoadResult, Loader
 from gptcore.kvcache import KVCache
-from gptcore.registry import architecture_for, architectures, get_architecture, get_loader
+from gptcore.registry import architecture_for, architectures, get_architecture, get_loader, load_model
 from gptcore.sampling import SamplingConfig
 
 
@@ -63,6 +65,31 @@ def build_tiny(arch: str | Architecture, config: dict[str, Any], seed: int = 0) 
     a = _arch(arch)
     torch.manual_seed(seed)
     return a.build(a.make_config(None, **config)).eval()
+
+
+def randomize_parameters(model: nn.Module, seed: int = 0, *, matrices: float | None = 1.0,
+                         vectors: float = 0.5) -> nn.Module:
+    """Give every parameter random values, biases and norms included; returns ``model``.
+
+    A model's own initialisation sets biases to 0 and norm scales to 1, so a round trip that
+    drops, zeroes or swaps them still matches.  Here vectors (norm scales around 1, biases
+    around 0) get noise of std ``vectors``; matrices get ``N(0, matrices / sqrt(fan_in))``
+    (``matrices=None`` keeps them, e.g. a ``transformers`` model initialised at a large
+    ``initializer_range``).  Each parameter draws from a generator seeded by its name, so two
+    models whose configs differ in one field get the same values wherever shapes agree.
+    """
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            g = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(name.encode()))
+            noise = torch.randn(p.shape, generator=g, dtype=torch.float32)
+            if p.dim() >= 2:
+                if matrices is not None:
+                    p.copy_(noise * (matrices / p.shape[-1] ** 0.5))
+            elif name.endswith("bias"):
+                p.copy_(noise * vectors)
+            else:
+                p.copy_(1.0 + noise * vectors)
+    return model
 
 
 def assert_one_line_error(exc: BaseException, *needles: str) -> None:
@@ -127,7 +154,9 @@ def check_generate(model: nn.Module, max_new_tokens: int = 6) -> None:
 
 
 def check_checkpoint_roundtrip(model: nn.Module, tmp_path: Path) -> None:
-    """Model and optimizer state survive save -> load bit for bit (tied weights stay tied)."""
+    """Model and optimizer state survive save -> load bit for bit (tied weights stay tied);
+    every parameter is randomised first (:func:`randomize_parameters`)."""
+    randomize_parameters(model, seed=4)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     ids = torch.randint(0, model.config.vocab_size, (2, 6), generator=torch.Generator().manual_seed(4))
@@ -319,20 +348,170 @@ def check_detect_rejects(loader: str | Loader, tmp_path: Path) -> None:
 
 
 def check_exporter_roundtrip(arch: str | Architecture, fmt: str, loader: str | Loader, config: dict[str, Any],
-                             tmp_path: Path, atol: float = 1e-5) -> None:
-    """Exporting a tiny model as ``fmt`` writes files ``loader`` detects and loads back to the
-    same architecture and the same logits."""
+                             tmp_path: Path, atol: float = 1e-5, config_ignore: Collection[str] = ()) -> None:
+    """Exporting a tiny model whose every parameter is random (biases and norms included)
+    as ``fmt`` writes files ``loader`` detects and loads back to the same architecture, the
+    same config (every field but ``config_ignore``) and the same logits.
+
+    A round trip cannot see a bug the exporter and the loader share (a transpose or a swap
+    done on both sides): :func:`check_transformers_parity` does.
+    """
     a, lo = _arch(arch), _loader(loader)
-    model = build_tiny(a, config, seed=8)
-    out = export(model, fmt, _fresh(tmp_path, f"export-{fmt}") / "out")
+    model = randomize_parameters(build_tiny(a, config, seed=8), seed=8)
+    out = _fresh(tmp_path, f"export-{fmt}") / "out"
+    out.mkdir()
+    if fmt not in a.exporters:
+        raise AssertionError(f"architecture {a.name} has no exporter {fmt!r}")
+    a.exporters[fmt](model, out)
     assert out.is_dir() and any(out.iterdir()), f"exporter {fmt!r} of {a.name} wrote nothing"
     assert lo.detect(out) is True, f"loader {lo.name} does not detect what exporter {fmt!r} wrote"
     result = lo.load(out, {})
     assert result.architecture == a.name, f"{fmt!r} export loads back as {result.architecture!r}"
+    saved, loaded = dataclasses.asdict(model.config), dataclasses.asdict(result.model.config)
+    changed = {k: (saved[k], loaded.get(k)) for k in saved if k not in config_ignore and saved[k] != loaded.get(k)}
+    assert not changed, f"{fmt!r} export of {a.name} loads back with another config (saved, loaded): {changed}"
     ids = torch.randint(0, model.config.vocab_size, (2, 6), generator=torch.Generator().manual_seed(9))
     with torch.no_grad():
         torch.testing.assert_close(result.model(ids), model(ids), rtol=0, atol=atol,
                                    msg=f"{fmt!r} export of {a.name} loads back with other logits")
+
+
+def _perturbed(value: Any) -> list[Any]:
+    """Other values of a config field to try (none for strings and None)."""
+    if isinstance(value, bool):
+        return [not value]
+    if isinstance(value, int):
+        return [value * 2, value + 1, value - 1, value // 2]
+    if isinstance(value, float):
+        return [value * 4 if value else 0.25]
+    return []
+
+
+def _with(a: Architecture, config: Any, key: str, candidates: list[Any]) -> Any | None:
+    """``config`` with ``key`` set to the first candidate that makes a valid config."""
+    for value in candidates:
+        try:
+            return a.make_config(None, **{**dataclasses.asdict(config), key: value})
+        except (ValueError, GptcoreError):
+            continue
+    return None
+
+
+def _logits(model: nn.Module, length: int = 8, seed: int = 10) -> torch.Tensor:
+    ids = torch.randint(0, model.config.vocab_size, (2, length), generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return model(ids)
+
+
+def check_config_sensitivity(arch: str | Architecture, config: dict[str, Any],
+                             ignore: Collection[str] = ("context_length", "dropout"),
+                             values: Mapping[str, Any] | None = None) -> None:
+    """Changing any config field the model reads changes its logits (``rope_theta``, eps,
+    heads, a tied head ...): a family that builds a layer with a constant where the config
+    says otherwise, or drops a field, fails here.
+
+    Both models get the same random parameters wherever shapes agree
+    (:func:`randomize_parameters`).  Booleans are flipped, numbers scaled; strings and None
+    are tried only with a value from ``values`` (field -> value).  Fields only some configs use
+    (``rope_factor`` without rope scaling) belong in ``ignore`` or in a second call whose
+    ``config`` uses them.
+    """
+    a = _arch(arch)
+    base_cfg = a.make_config(None, **config)
+    base = _logits(randomize_parameters(a.build(base_cfg).eval()))
+    inert = []
+    for f in dataclasses.fields(base_cfg):
+        if f.name in ignore:
+            continue
+        candidates = [values[f.name]] if values and f.name in values else _perturbed(getattr(base_cfg, f.name))
+        changed = _with(a, base_cfg, f.name, candidates)
+        if changed is None:
+            continue
+        other = _logits(randomize_parameters(a.build(changed).eval()))
+        if other.shape == base.shape and torch.equal(other, base):
+            inert.append(f"{f.name}={getattr(changed, f.name)!r}")
+    assert not inert, (f"{a.name}: changing {', '.join(inert)} leaves the logits unchanged: the model ignores "
+                       "these fields (or pass them in ignore= if this config does not use them)")
+
+
+def check_loader_overrides(loader: str | Loader, good: Path,
+                           settable: Collection[str] = ("context_length", "dropout")) -> None:
+    """``--set`` of a field the weights file fixes is refused or harmless.
+
+    For every int and bool field of the loaded config except ``settable``, loading ``good``
+    with a changed value must raise a one-line :class:`GptcoreError` or give the same logits:
+    ``--set tie_weights=true`` on an untied file must not silently drop its head, and
+    ``--set n_heads=8`` must not reinterpret the attention weights.  Float fields (eps,
+    ``rope_theta``) are deliberate experiments and are not checked.
+    """
+    lo = _loader(loader)
+    base = lo.load(Path(good), {}).model
+    want = _logits(base, length=4)
+    accepted = []
+    for f in dataclasses.fields(base.config):
+        value = getattr(base.config, f.name)
+        if f.name in settable or isinstance(value, float) or not isinstance(value, (bool, int)):
+            continue
+        for candidate in _perturbed(value)[:2]:
+            override = {f.name: str(candidate).lower() if isinstance(candidate, bool) else str(candidate)}
+            try:
+                model = lo.load(Path(good), override).model
+            except GptcoreError as exc:
+                assert_one_line_error(exc)
+                continue
+            got = _logits(model, length=4)
+            if got.shape != want.shape or not torch.equal(got, want):
+                accepted.append(f"{f.name}={candidate}")
+    assert not accepted, (f"loader {lo.name} accepts --set {', '.join(accepted)} and loads another model from "
+                          f"{good}: refuse fields the file fixes (apply_overrides(..., fixed=...))")
+
+
+def check_transformers_parity(hf_class: str | type, hf_config: Mapping[str, Any], tmp_path: Path, *,
+                              loader: str | Loader | None = None, init_scale: float = 0.5, atol: float = 1e-4,
+                              seed: int = 0, new_tokens: int = 12, layout: str = "safetensors",
+                              expect_architecture: str | None = None) -> LoadResult:
+    """Parity with the reference: a random ``transformers`` model of class ``hf_class``
+    (e.g. ``"Qwen2ForCausalLM"``) with ``hf_config``, saved with ``save_pretrained`` in
+    ``layout`` (``"safetensors"``, ``"sharded"`` (an index and several shards) or ``"bin"``
+    (``pytorch_model.bin``)), loaded through the plugin (``loader``, or format detection), gives the same logits
+    (max |difference| <= ``atol``) and the same greedy ids.
+
+    The reference is built so that a wrong loader cannot match it: weights at a large
+    ``initializer_range`` (``init_scale``; at HF's default of 0.02 a loader ignoring
+    ``rope_theta`` moves logits by less than 1e-4), every norm scale and bias randomised (HF
+    sets them to 1 and 0, hiding swaps), eager attention, and ``generate`` forced to run
+    ``new_tokens`` steps.  Returns the plugin's :class:`LoadResult`.
+    """
+    import transformers  # heavy: only a parity test needs it
+
+    cls = getattr(transformers, hf_class) if isinstance(hf_class, str) else hf_class
+    cfg = cls.config_class(**{**hf_config, "initializer_range": init_scale})
+    cfg._attn_implementation = "eager"
+    torch.manual_seed(seed)
+    ref = randomize_parameters(cls(cfg).eval(), seed=seed, matrices=None, vectors=init_scale)
+    path = _fresh(tmp_path, "parity") / "hf"
+    if layout not in ("safetensors", "sharded", "bin"):
+        raise ValueError(f"layout must be safetensors, sharded or bin, not {layout!r}")
+    ref.save_pretrained(path, **({"max_shard_size": "20KB"} if layout == "sharded" else {}))
+    if layout == "bin":  # the older pickle layout, as transformers 4 wrote it
+        torch.save(load_file(str(path / "model.safetensors")), path / "pytorch_model.bin")
+        (path / "model.safetensors").unlink()
+    result = load_model(path) if loader is None else _loader(loader).load(path, {})
+    if expect_architecture is not None:
+        assert result.architecture == expect_architecture, result.architecture
+    vocab = ref.config.vocab_size
+    ids = torch.randint(0, vocab, (2, 24), generator=torch.Generator().manual_seed(seed + 1))
+    with torch.no_grad():
+        want, got = ref(ids).logits, result.model(ids)
+    diff = (got - want).abs().max().item()
+    assert diff <= atol, f"logits differ from {cls.__name__} by {diff:.3g} (> {atol}; largest logit {want.abs().max():.3g})"
+    prompt = ids[0, :5].tolist()
+    x = torch.tensor([prompt])  # an explicit mask: HF would mask prompt ids equal to pad_token_id
+    out = ref.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                       do_sample=False, pad_token_id=0, eos_token_id=None)
+    ours = generate_ids(result.model, [prompt], GenerationConfig(new_tokens, SamplingConfig(temperature=0.0)))[0]
+    assert ours == out[0, len(prompt):].tolist(), f"greedy ids differ from {cls.__name__}"
+    return result
 
 
 # --------------------------------------------------------------------------------------------

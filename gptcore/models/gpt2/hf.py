@@ -24,6 +24,8 @@ from gptcore.validation import ConfigError
 from gptcore.weights import assign, skip_init
 
 WEIGHT_FILES = (SAFETENSORS, PICKLED)
+#: Fields the file determines: ``--set`` may not change them (it would drop or reinterpret tensors).
+FIXED = ("vocab_size", "emb_dim", "n_layers", "n_heads", "qkv_bias", "bias", "tie_weights")
 _TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 _BUFFERS = re.compile(r"h\.\d+\.attn\.(bias|masked_bias)$")  # causal-mask buffers, not weights
 _ACTIVATIONS = {"gelu_new": "tanh", "gelu_pytorch_tanh": "tanh", "gelu_fast": "tanh", "gelu": "none"}
@@ -85,7 +87,7 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
     """Read a HF GPT-2 directory into a gptcore :class:`GPT2`."""
     hf = read_hf_config(path)
     cfg_path = path / CONFIG
-    cfg = apply_overrides(config_from_hf(hf, cfg_path), overrides, str(cfg_path))
+    cfg = apply_overrides(config_from_hf(hf, cfg_path), overrides, str(cfg_path), fixed=FIXED)
     weights = read_hf_weights(path)
     tensors, origin = map_hf_tensors(  # origin: our name -> the name as the file spells it (errors use it)
         weights, name_map(cfg), rename=lambda name: name.removeprefix("transformer."), transposed=_TRANSPOSED,

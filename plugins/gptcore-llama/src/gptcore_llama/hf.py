@@ -24,6 +24,9 @@ from gptcore.plugin import (GptcoreError, LoadResult, Loader, apply_overrides, d
                             load_hf_state, read_hf_config, read_hf_weights, skip_init, write_hf)
 from gptcore_llama.model import API_VERSION, Llama, LlamaConfig
 
+#: Fields the file determines: ``--set`` may not change them (it would drop or reinterpret tensors).
+FIXED = ("vocab_size", "emb_dim", "n_layers", "n_heads", "n_kv_heads", "head_dim", "hidden_dim", "tie_weights",
+         "rope_scaling", "rope_original_context")
 _BUFFERS = r"model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq"  # derived RoPE buffers of old exports
 _LAYER = {"attn_norm.weight": "input_layernorm.weight", "mlp_norm.weight": "post_attention_layernorm.weight",
           **{f"attn.{p}.weight": f"self_attn.{p}.weight" for p in ("q_proj", "k_proj", "v_proj", "o_proj")},
@@ -135,7 +138,7 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
     """Read a HF Llama directory into a float32 gptcore-llama :class:`Llama` (eval mode)."""
     path = Path(path)
     cfg_path = path / "config.json"
-    cfg = apply_overrides(config_from_hf(read_hf_config(path), cfg_path), overrides, str(cfg_path))
+    cfg = apply_overrides(config_from_hf(read_hf_config(path), cfg_path), overrides, str(cfg_path), fixed=FIXED)
     weights = read_hf_weights(path)
     with skip_init():  # load_hf_state sets (and checks) every parameter
         model = Llama(cfg)
@@ -143,7 +146,8 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
     skip = _BUFFERS + ("|lm_head\\.weight" if cfg.tie_weights else "")
     load_hf_state(model, weights, name_map(cfg), path, skip=skip)
     files = [str(f) for f in weights.files]
-    return LoadResult(model.eval(), "llama", None, {"source": files[0] if len(files) == 1 else files})
+    vocabulary = str(path) if (path / "tokenizer.json").is_file() else None  # tokenkit loads the directory
+    return LoadResult(model.eval(), "llama", vocabulary, {"source": files[0] if len(files) == 1 else files})
 
 
 # --------------------------------------------------------------------------------------------
