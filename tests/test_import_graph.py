@@ -25,6 +25,7 @@ PACKAGES = {
     "tokenkit": ROOT / "tokenkit",
     "gptcore": ROOT / "gptcore",
     "gptcore_llama": ROOT / "plugins" / "gptcore-llama" / "src" / "gptcore_llama",
+    "gptcore_qwen2": ROOT / "plugins" / "gptcore-qwen2" / "src" / "gptcore_qwen2",
 }
 MARKERS = ("heavy", "lazy")
 
@@ -237,6 +238,8 @@ def test_checker_finds_a_cycle_and_a_hidden_import(tmp_path: Path) -> None:
     ("tokenkit.specs", "tokenkit.cli"),
     ("gptcore.models.gpt2.model", "gptcore.models.gpt2.hf"),
     ("gptcore_llama.model", "gptcore_llama.hf"),
+    ("gptcore_qwen2.model", "gptcore_qwen2.hf"),
+    ("gptcore.models.blocks", "gptcore.plugin"),
     ("gptcore.interfaces", "gptcore.registry"),
     ("gptcore.registry", "gptcore.cli"),
 ])
