@@ -16,8 +16,16 @@ A plugin's test suite can run the whole contract on a tiny config::
         testing.check_loader_shape_mismatch("hf-llama", good_dir, "model.safetensors",
                                             "model.norm.weight", tmp_path)
 
+    def test_silent_weight_bugs(tmp_path):
+        testing.check_config_sensitivity("llama", TINY)          # every field read changes logits
+        testing.check_loader_overrides("hf-llama", good_dir)      # --set of fixed fields refused
+        testing.check_transformers_parity("LlamaForCausalLM", HF_TINY, tmp_path, loader="hf-llama")
+
 Every check may be called any number of times with the same ``tmp_path`` (each makes its own
-fresh subdirectory), and none assumes anything about a family's tensor names.
+fresh subdirectory), and none assumes anything about a family's tensor names.  Round trips
+start from :func:`randomize_parameters` (biases and norms too) and compare configs, so a loader
+that drops, zeroes or swaps tensors, or ignores a config field, fails; a bug the loader and the
+exporter share is caught by :func:`check_transformers_parity`.
 """
 
 from __future__ import annotations
