@@ -5,6 +5,7 @@
     from gptcore.plugin import Architecture, KVCache, Loader, LoadResult, GptcoreError
     from gptcore.plugin import assign, read_json, read_tensors, skip_init
     from gptcore.plugin import apply_overrides, causal_attention, detect_hf, read_hf_config, read_hf_weights
+    from gptcore.plugin import RMSNorm, Rotary, SwiGLU, GroupedQueryAttention, load_hf_state, hf_state, write_hf
 
 * :class:`Architecture`, :class:`Loader`, :class:`LoadResult`, :data:`PLUGIN_API_VERSION`:
   what an entry point hands to gptcore (:mod:`gptcore.platform.interfaces`);
@@ -18,6 +19,13 @@
   :data:`PICKLE_SUFFIXES`: safe weight reading and checked assignment (:mod:`gptcore.platform.weights`);
 * :func:`read_hf_weights`, :func:`read_hf_config`, :func:`detect_hf`, :func:`hf_model_type`,
   :class:`HFWeights`: Hugging Face directories in all three layouts (:mod:`gptcore.platform.hf`);
+* :class:`RMSNorm`, :class:`Rotary`, :func:`rope_inv_freq`, :func:`apply_rotary`,
+  :func:`rotate_half`, :class:`GatedMLP`, :func:`SwiGLU`, :func:`GeGLU`,
+  :class:`GroupedQueryAttention`: the building blocks of modern families, so a family is a short
+  declaration instead of a copy of Llama's (:mod:`gptcore.models.blocks`);
+* :func:`layer_map`, :func:`map_hf_tensors`, :func:`load_hf_state`, :func:`hf_state`,
+  :func:`write_hf`: a HF name map applied both ways, errors naming the file's tensors
+  (:mod:`gptcore.platform.hf`);
 * :func:`apply_overrides`, :func:`coerce_overrides`: a loader's ``overrides`` checked against
   the config class (:mod:`gptcore.platform.interfaces`);
 * :func:`check_int`, :func:`check_float`, :func:`check_bool`, :func:`check_parameters`,
@@ -43,23 +51,24 @@ TinyConfig(vocab_size=16, context_length=2)
 from __future__ import annotations
 
 from gptcore.errors import GptcoreError, PluginError, one_line
-from gptcore.platform.hf import HFWeights, detect_hf, hf_model_type, read_hf_config, read_hf_weights
+from gptcore.platform.hf import (
+    HFWeights, detect_hf, hf_model_type, hf_state, layer_map, load_hf_state, map_hf_tensors,
+    read_hf_config, read_hf_weights, write_hf)
 from gptcore.platform.interfaces import (
-    PLUGIN_API_VERSION,
-    Architecture,
-    Loader,
-    LoadResult,
-    apply_overrides,
-    coerce_overrides,
-)
+    PLUGIN_API_VERSION, Architecture, LoadResult, Loader, apply_overrides, coerce_overrides)
 from gptcore.platform.kvcache import KVCache, causal_attention
+from gptcore.models.blocks import (GatedMLP, GeGLU, GroupedQueryAttention, RMSNorm, Rotary, SwiGLU, apply_rotary,
+                                   rope_inv_freq, rotate_half)
 from gptcore.platform.protocol import LanguageModel, ModelConfig
-from gptcore.platform.validation import ConfigError, check_bool, check_float, check_int, check_parameters
+from gptcore.platform.validation import (
+    ConfigError, check_bool, check_float, check_int, check_parameters)
 from gptcore.platform.weights import PICKLE_SUFFIXES, assign, read_json, read_tensors, skip_init
 
 __all__ = [
-    "PICKLE_SUFFIXES", "PLUGIN_API_VERSION", "Architecture", "ConfigError", "GptcoreError", "HFWeights",
-    "KVCache", "LanguageModel", "LoadResult", "Loader", "ModelConfig", "PluginError", "apply_overrides", "assign",
-    "causal_attention", "check_bool", "check_float", "check_int", "check_parameters", "coerce_overrides", "detect_hf", "hf_model_type", "one_line", "read_hf_config",
-    "read_hf_weights", "read_json", "read_tensors", "skip_init",
+    "PICKLE_SUFFIXES", "PLUGIN_API_VERSION", "Architecture", "ConfigError", "GatedMLP", "GeGLU", "GptcoreError",
+    "GroupedQueryAttention", "HFWeights", "KVCache", "LanguageModel", "LoadResult", "Loader", "ModelConfig",
+    "PluginError", "RMSNorm", "Rotary", "SwiGLU", "apply_overrides", "apply_rotary", "assign",
+    "causal_attention", "check_bool", "check_float", "check_int", "check_parameters", "coerce_overrides", "detect_hf",
+    "hf_model_type", "hf_state", "layer_map", "load_hf_state", "map_hf_tensors", "one_line", "read_hf_config",
+    "read_hf_weights", "read_json", "read_tensors", "rope_inv_freq", "rotate_half", "skip_init", "write_hf",
 ]

@@ -25,6 +25,7 @@ PACKAGES = {
     "tokenkit": ROOT / "tokenkit",
     "gptcore": ROOT / "gptcore",
     "gptcore_llama": ROOT / "plugins" / "gptcore-llama" / "src" / "gptcore_llama",
+    "gptcore_qwen2": ROOT / "plugins" / "gptcore-qwen2" / "src" / "gptcore_qwen2",
 }
 MARKERS = ("heavy", "lazy")
 
@@ -237,6 +238,8 @@ def test_checker_finds_a_cycle_and_a_hidden_import(tmp_path: Path) -> None:
     ("tokenkit.specs", "tokenkit.cli"),
     ("gptcore.models.gpt2.model", "gptcore.models.gpt2.hf"),
     ("gptcore_llama.model", "gptcore_llama.hf"),
+    ("gptcore_qwen2.model", "gptcore_qwen2.hf"),
+    ("gptcore.models.blocks", "gptcore.plugin"),
     ("gptcore.platform.interfaces", "gptcore.platform.registry"),
     ("gptcore.platform.registry", "gptcore.cli"),
 ])
@@ -259,8 +262,9 @@ def test_tokenkit_never_imports_gptcore() -> None:
 GPTCORE_RANKS: dict[str, int] = {
     "errors": 0, "_lazy": 0, "_moved": 0,
     "platform": 1, "data": 1,                  # the plugin contract; text -> token shards
-    "models": 2, "generation": 2, "runs": 2,   # families; weights -> text; run dirs, checkpoints
-    "eval": 2, "plugin": 2,                    # bits per byte; the authors' front door
+    "models": 2, "generation": 2, "runs": 2,   # blocks and families; weights -> text; run dirs
+    "eval": 2,                                 # bits per byte
+    "plugin": 3,                               # the authors' front door (re-exports the blocks)
     "loaders": 3, "training": 3, "export": 3,  # the loop; foreign formats
     "sweep": 4, "kit": 4, "serve": 4,          # what composes the stages
     "cli": 5, "__main__": 6,

@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from tokenkit.errors import TokenkitError
 
 from gptcore.cli.common import LOADER, MODEL_ARG, SETS, TOKENIZER, load_model, split_sets
 from gptcore.cli.console import echo
-from gptcore.data.vocab import load_vocabulary
-from gptcore.errors import GptcoreError
+from gptcore.errors import GptcoreError, one_line
 from gptcore.export.writer import export
 from gptcore.generation.decoding import check_vocabulary
 from gptcore.runs.directory import check_fingerprint
+from gptcore.data.vocab import load_vocabulary
 
 
 @click.command("export")
@@ -23,19 +24,27 @@ from gptcore.runs.directory import check_fingerprint
 @LOADER
 @SETS
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@click.option("--weights-only", is_flag=True,
+              help="Write the weights and config without the tokenizer (for a vocabulary the format cannot hold).")
 def export_cmd(model: str, out: Path, fmt: str, tokenizer: str | None, loader: str | None,
-               sets: tuple[str, ...], force: bool) -> None:
+               sets: tuple[str, ...], force: bool, weights_only: bool) -> None:
     """Write MODEL in another format (hf: a directory transformers loads, with the tokenizer).
 
     \b
     Example: gptcore export runs/tiny out/hf --format hf
     """
+    if weights_only and tokenizer:
+        raise click.UsageError("--weights-only writes no tokenizer: drop --tokenizer")
     if not Path(model).exists():
         raise GptcoreError(f"model not found: {model}")
     net, stored = load_model(model, loader, None, split_sets(sets))
-    spec = tokenizer or stored
+    spec = None if weights_only else tokenizer or stored
     vocab = load_vocabulary(spec) if spec else None
     if vocab is not None:
         check_vocabulary(net, vocab)
         check_fingerprint(net, vocab, model)
-    echo(f"wrote {export(net, fmt, out, force=force, vocab=vocab)}")
+    try:
+        written = export(net, fmt, out, force=force, vocab=vocab)
+    except TokenkitError as exc:  # the tokenizer cannot be written in this format: say how to go without it
+        raise GptcoreError(f"{one_line(exc)}; to export the weights alone, add --weights-only") from None
+    echo(f"wrote {written}")

@@ -7,35 +7,18 @@ from pathlib import Path
 
 import click
 import torch
-
 from tokenkit import Vocabulary
 from tokenkit.atomic import atomic_file
 from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special, check_output_file
 from tokenkit.plotfonts import use_cjk_fonts
 from tokenkit.textio import check_unicode
 
-from gptcore.cli.common import (
-    LOADER,
-    MODEL_ARG,
-    SETS,
-    TOKENIZER,
-    config,
-    default,
-    model_and_vocab,
-    sampling,
-    sampling_options,
-)
+from gptcore.cli.common import LOADER, MODEL_ARG, SETS, TOKENIZER, config, default, model_and_vocab, sampling, sampling_options
 from gptcore.cli.console import echo, err, write_text
-from gptcore.errors import GptcoreError
 from gptcore.eval.diversity import self_bleu
+from gptcore.errors import GptcoreError
 from gptcore.generation.decoding import (
-    CHAT_TOKENS,
-    GenerationConfig,
-    chat,
-    chat_prompt,
-    generate,
-    mask_padding,
-)
+    CHAT_TOKENS, GenerationConfig, chat, chat_prompt, continuation, generate, mask_padding)
 from gptcore.generation.sampling import SamplingConfig, next_token_distribution
 
 G = GenerationConfig
@@ -54,16 +37,22 @@ def check_prompt(prompt: str, stop_strings: tuple[str, ...] = ()) -> None:
 
 
 class Streamer:
-    """Prints the growing completion, holding back incomplete UTF-8 sequences."""
+    """Prints the growing completion, holding back incomplete UTF-8 sequences.
 
-    def __init__(self, vocab: Vocabulary) -> None:
-        self.vocab, self.ids, self.shown = vocab, [], ""
+    The text shown is always the difference of the decoded whole (``prefix`` ids, the prompt,
+    plus the new ids; :func:`gptcore.generation.continuation`), so with SentencePiece or
+    WordPiece decoders the first new word is not glued to the prompt, and the streamed text
+    equals what ``--no-stream`` prints.
+    """
+
+    def __init__(self, vocab: Vocabulary, prefix: list[int] | None = None) -> None:
+        self.vocab, self.prefix, self.ids, self.shown = vocab, list(prefix or []), [], ""
 
     def __call__(self, row: int, token: int) -> None:
         self.ids.append(token)
-        text = self.vocab.decode(self.ids)
-        if text.endswith("\ufffd"):
-            return
+        text = continuation(self.vocab.decode, self.prefix, self.ids)
+        if text.endswith("\ufffd") or not text.startswith(self.shown):
+            return  # an incomplete character, or a decoder revising its last piece: wait
         write_text(text[len(self.shown):])
         self.shown = text
 
@@ -115,7 +104,7 @@ def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | N
                  stop_strings=stop_strings, seed=seed, num_return_sequences=num_return_sequences,
                  use_cache=not no_cache)
     stream = not no_stream and num_return_sequences == 1
-    streamer = Streamer(vocab) if stream else None
+    streamer = Streamer(vocab, None if chat_mode else vocab.encode(prompt, allowed_special=allowed)) if stream else None
     if chat_mode:
         if not chat_prompt(vocab, [("user", prompt)]).templated:
             err.print(f"note: the vocabulary has no {' / '.join(CHAT_TOKENS[1:3])} tokens; "
@@ -126,7 +115,8 @@ def generate_cmd(model: str, prompt: str, tokenizer: str | None, loader: str | N
             write_text(prompt)
         texts = generate(net, vocab, prompt, cfg, on_token=streamer, allowed_special=allowed)
     if stream:
-        write_text("\n")
+        rest = texts[0][len(streamer.shown):] if not chat_mode and texts[0].startswith(streamer.shown) else ""
+        write_text(rest + "\n")  # what a decoder held back at the end (a piece it revised)
         return
     for i, text in enumerate(texts):
         if len(texts) > 1:

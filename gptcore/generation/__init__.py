@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "TokenCallback": "gptcore.generation.decoding",
     "chat": "gptcore.generation.decoding",
     "chat_prompt": "gptcore.generation.decoding",
+    "continuation": "gptcore.generation.decoding",
     "check_vocabulary": "gptcore.generation.decoding",
     "generate": "gptcore.generation.decoding",
     "generate_ids": "gptcore.generation.decoding",

@@ -160,19 +160,44 @@ def trim_at_stop(text: str, stop_strings: Sequence[str]) -> str:
     return text if cut < 0 else text[:cut]
 
 
+def continuation(decode: Callable[[list[int]], str], prompt_ids: Sequence[int], new_ids: Sequence[int]) -> str:
+    """The text ``new_ids`` add after ``prompt_ids``: the difference of the decoded whole.
+
+    Decoding the new ids alone is wrong for decoders that depend on the neighbours:
+    SentencePiece drops the space of a sequence's first ``▁word`` and WordPiece keeps a
+    leading ``##``, so the first new word would be glued to the prompt (``hello`` +
+    ``world`` -> ``helloworld``).  When the whole does not start with the prompt's text (a
+    decoder that normalises across the boundary) the text after their common prefix is used.
+    """
+    head = decode(list(prompt_ids))
+    whole = decode(list(prompt_ids) + list(new_ids))
+    if whole.startswith(head):
+        return whole[len(head):]
+    common = 0
+    for a, b in zip(head, whole):
+        if a != b:
+            break
+        common += 1
+    return whole[common:]
+
+
 def generate(model: LanguageModel, vocab: Vocabulary, prompts: str | Sequence[str], cfg: GenerationConfig,
              on_token: TokenCallback | None = None, *,
              allowed_special: AllowedSpecial = NO_SPECIALS) -> list[str]:
     """Completions (text after the prompt) for one or more prompts, with a tokenkit vocabulary.
 
-    Special-token strings in a prompt are ordinary text unless ``allowed_special`` names them.
+    Each completion is decoded together with its prompt (:func:`continuation`), so the first
+    new word keeps its space with every decoder.  Special-token strings in a prompt are
+    ordinary text unless ``allowed_special`` names them.
     """
     check_vocabulary(model, vocab)
     texts = [prompts] if isinstance(prompts, str) else list(prompts)
     encoded = [vocab.encode(t, allowed_special=allowed_special) for t in texts]
     new_ids = generate_ids(model, encoded, cfg, decode=vocab.decode, on_token=on_token,
                            vocab_size=vocab.vocab_size)
-    return [trim_at_stop(vocab.decode(ids), cfg.stop_strings) for ids in new_ids]
+    n = cfg.num_return_sequences
+    return [trim_at_stop(continuation(vocab.decode, encoded[i // n], ids), cfg.stop_strings)
+            for i, ids in enumerate(new_ids)]
 
 
 # --------------------------------------------------------------------------------------------

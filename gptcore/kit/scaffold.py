@@ -5,6 +5,12 @@ file format ← ``format.py`` reads and writes its own directory format ← ``__
 registers both), with a test file that runs the whole plugin test kit.  It passes that kit as
 generated (``tests/gptcore/test_scaffold.py`` installs one and runs its tests), so an author
 starts from green and changes one thing at a time.
+
+``--like llama|gpt2`` (:mod:`gptcore.kit.scaffold_like`) builds the model from the shared blocks
+and adds ``hf.py``, a Hugging Face loader and exporter for the reference layout, with a parity
+test against ``transformers``.  The own format is marked by a ``gptcore_architecture`` key in
+its ``config.json``, which no Hugging Face directory has: the skeleton never claims a real HF
+directory (``new-plugin qwen2`` must not take Qwen2 checkpoints it cannot read).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 from tokenkit.atomic import atomic_directory
 
 from gptcore.errors import GptcoreError
+from gptcore.kit.scaffold_like import LIKES, like_files
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -33,14 +40,14 @@ requires-python = ">=3.10"
 dependencies = ["tokenkit-gptcore", "torch", "safetensors"]
 
 [project.optional-dependencies]
-test = ["pytest>=8"]
+test = ["pytest>=8"{test_extra}]
 
 [project.entry-points."gptcore.architectures"]
 {name} = "{package}:ARCHITECTURE"
 
 [project.entry-points."gptcore.loaders"]
 {name}-dir = "{package}.format:LOADER"
-
+{hf_entry}
 [tool.setuptools.packages.find]
 where = ["src"]
 
@@ -52,7 +59,7 @@ README = '''\
 # gptcore-{name}
 
 A gptcore model family: architecture `{name}` (preset `{name}-tiny`), loader `{name}-dir` and
-exporter `dir` for its own directory format (`config.json` with `model_type: {name}` +
+exporter `dir` for its own directory format (`config.json` with `gptcore_architecture: {name}` +
 `model.safetensors`).
 
 ```bash
@@ -70,15 +77,15 @@ from __future__ import annotations
 from gptcore.plugin import Architecture
 
 from {package}.format import export_dir
-from {package}.model import API_VERSION, PRESETS, {cls}Config, build
+{hf_import}from {package}.model import API_VERSION, PRESETS, {cls}Config, build
 
 ARCHITECTURE = Architecture(
     name="{name}",
     config_class={cls}Config,
     presets=PRESETS,
     build=build,
-    exporters={{"dir": export_dir}},
-    description="{name}: pre-norm transformer, learned positions (plugin gptcore-{name})",
+    exporters={{"dir": export_dir{hf_exporter}}},
+    description="{description} (plugin gptcore-{name})",
     api_version=API_VERSION,
 )
 '''
@@ -183,13 +190,14 @@ def build(config: {cls}Config) -> {cls}:
 '''
 
 FORMAT = '''\
-"""The {name}-dir format: ``config.json`` (``model_type: {name}`` + the config fields) and
-``model.safetensors`` (sharded or ``pytorch_model.bin`` also read), via gptcore's HF helpers.
+\"\"\"The {name}-dir format: ``config.json`` (``{{"gptcore_architecture": "{name}", "config": {{...}}}}``,
+the config fields as the dataclass names them) and ``model.safetensors`` with the model's own
+tensor names.
 
-The loader never unpickles, raises only one-line ``GptcoreError`` messages naming the file or
-tensor, applies ``overrides`` checked against the config class, and returns a
-``tokenizer.json`` stored beside the weights as the vocabulary.
-"""
+The ``gptcore_architecture`` key is the format's mark: no Hugging Face directory has it, so
+this loader never claims one.  It never unpickles, raises only one-line ``GptcoreError``
+messages naming the file or tensor, and refuses a ``--set`` of any field the file fixes.
+\"\"\"
 
 from __future__ import annotations
 
@@ -201,40 +209,52 @@ from typing import Any
 from safetensors.torch import save_file
 from torch import nn
 
-from gptcore.plugin import (GptcoreError, LoadResult, Loader, apply_overrides, assign, detect_hf, read_hf_config,
-                            read_hf_weights, skip_init)
+from gptcore.plugin import (GptcoreError, LoadResult, Loader, apply_overrides, assign, read_json, read_tensors,
+                            skip_init)
 from {package}.model import API_VERSION, {cls}, {cls}Config
 
-MODEL_TYPE = "{name}"
+MARK = "gptcore_architecture"
+#: --set may change only these; every other field is fixed by the file.
+SETTABLE = ("context_length", "dropout")
 
 
 def detect(path: Path) -> bool:
-    """Cheap, never raises: a directory whose config.json says model_type {name}."""
-    return detect_hf(path, MODEL_TYPE)
+    \"\"\"Cheap, never raises: a directory whose config.json carries this format's mark.\"\"\"
+    try:
+        return json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get(MARK) == "{name}"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
-    """Read a {name}-dir directory into a {cls} in eval mode."""
-    hf = read_hf_config(path, MODEL_TYPE)
-    where = str(path / "config.json")
+    \"\"\"Read a {name}-dir directory into a {cls} in eval mode.\"\"\"
+    path = Path(path)
+    if not path.exists():
+        raise GptcoreError(f"model path not found: {{path}}")
+    where = path / "config.json"
+    stored = read_json(where)
+    if stored.get(MARK) != "{name}" or not isinstance(stored.get("config"), dict):
+        raise GptcoreError(f"{{where}} is not a {name}-dir config (no {{MARK}}: {name})")
     try:
-        cfg = {cls}Config(**{{k: v for k, v in hf.items() if k != "model_type"}})
+        cfg = {cls}Config(**stored["config"])
     except (TypeError, ValueError) as exc:
         raise GptcoreError(f"invalid config {{where}}: {{exc}}") from None
-    cfg = apply_overrides(cfg, overrides, where)
-    weights = read_hf_weights(path)
+    fixed = [f.name for f in dataclasses.fields(cfg) if f.name not in SETTABLE]
+    cfg = apply_overrides(cfg, overrides, str(where), fixed=fixed)
+    weights = path / "model.safetensors"
+    tensors = read_tensors(weights)
     with skip_init():  # assign() below sets (and checks) every parameter
         model = {cls}(cfg)
-    assign(model, weights.tensors, weights.files[0], files=weights.source)
+    assign(model, tensors, weights)
     vocabulary = str(path) if (path / "tokenizer.json").is_file() else None
-    return LoadResult(model.eval(), "{name}", vocabulary, {{"source": [str(f) for f in weights.files]}})
+    return LoadResult(model.eval(), "{name}", vocabulary, {{"source": str(weights)}})
 
 
 def export_dir(model: nn.Module, out_dir: Path) -> None:
-    """Write ``model`` in the format :func:`load` reads (``out_dir`` is empty and temporary)."""
-    config = {{"model_type": MODEL_TYPE, **dataclasses.asdict(model.config)}}
+    \"\"\"Write ``model`` in the format :func:`load` reads (``out_dir`` is empty and temporary).\"\"\"
     tensors = {{k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}}
     save_file(tensors, str(Path(out_dir) / "model.safetensors"), metadata={{"format": "pt"}})
+    config = {{MARK: "{name}", "config": dataclasses.asdict(model.config)}}
     (Path(out_dir) / "config.json").write_text(json.dumps(config, indent=2) + "\\n")
 
 
@@ -251,7 +271,7 @@ from pathlib import Path
 
 import pytest
 
-from gptcore import testing
+from gptcore.kit import testing
 from gptcore.export import export
 
 TINY = dict(vocab_size=97, context_length=32, emb_dim=32, n_layers=2, n_heads=4)
@@ -264,12 +284,14 @@ def good(tmp_path: Path) -> Path:
 
 def test_architecture(tmp_path: Path) -> None:
     testing.check_architecture("{name}", TINY, tmp_path)
+    testing.check_config_sensitivity("{name}", TINY)
 
 
 def test_loader_and_exporter(good: Path, tmp_path: Path) -> None:
     testing.check_loader("{name}-dir", good)
     testing.check_detect_rejects("{name}-dir", tmp_path)
     testing.check_exporter_roundtrip("{name}", "dir", "{name}-dir", TINY, tmp_path)
+    testing.check_loader_overrides("{name}-dir", good)
 
 
 def test_loader_errors(good: Path, tmp_path: Path) -> None:
@@ -279,15 +301,23 @@ def test_loader_errors(good: Path, tmp_path: Path) -> None:
 '''
 
 
-def plugin_files(name: str) -> dict[str, str]:
-    """Relative path -> text of the skeleton for family ``name`` (lowercase, digits, hyphens)."""
+def plugin_files(name: str, like: str | None = None) -> dict[str, str]:
+    """Relative path -> text of the skeleton for family ``name`` (lowercase, digits, hyphens),
+    shaped like ``like`` (``llama``, ``gpt2``) or, by default, a small GPT without a HF layout."""
     if not NAME.match(name):
         raise GptcoreError(f"plugin name {name!r} must be lowercase letters and digits, words joined "
                            f"by '-', starting with a letter (e.g. my-gpt)")
+    if like is not None and like not in LIKES:
+        raise GptcoreError(f"--like {like!r} is not a family the skeleton knows ({', '.join(LIKES)})")
     package = "gptcore_" + name.replace("-", "_")
     cls = "".join(part.capitalize() for part in name.split("-"))
-    values = dict(name=name, package=package, cls=cls)
-    return {
+    values = dict(name=name, package=package, cls=cls, hf_entry="", test_extra="", hf_import="", hf_exporter="",
+                  description=f"{name}: pre-norm transformer, learned positions")
+    if like is not None:
+        values.update(hf_entry=f'hf-{name} = "{package}.hf:LOADER"\n', test_extra=', "transformers>=4.45"',
+                      hf_import=f"from {package}.hf import export_hf\n", hf_exporter=', "hf": export_hf',
+                      description=f"{name}: built from gptcore's blocks like {like}")
+    files = {
         "pyproject.toml": PYPROJECT.format(**values),
         "README.md": README.format(**values),
         f"src/{package}/__init__.py": INIT.format(**values),
@@ -295,12 +325,15 @@ def plugin_files(name: str) -> dict[str, str]:
         f"src/{package}/format.py": FORMAT.format(**values),
         f"tests/test_{package}.py": TESTS.format(**values),
     }
+    if like is not None:
+        files.update(like_files(like, values))
+    return files
 
 
-def write_plugin(name: str, out: str | os.PathLike[str]) -> list[Path]:
+def write_plugin(name: str, out: str | os.PathLike[str], like: str | None = None) -> list[Path]:
     """Write the skeleton into the new directory ``out`` (atomically; never over an existing path)."""
     target = Path(out)
-    files = plugin_files(name)
+    files = plugin_files(name, like)
     if target.exists():
         raise GptcoreError(f"output exists: {target} (choose another --out)")
     with atomic_directory(target) as tmp:

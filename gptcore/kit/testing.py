@@ -2,7 +2,7 @@
 
 A plugin's test suite can run the whole contract on a tiny config::
 
-    from gptcore import testing
+    from gptcore.kit import testing
 
     def test_llama_contract(tmp_path):
         testing.check_architecture("llama", dict(vocab_size=97, context_length=32, ...), tmp_path)
@@ -16,8 +16,16 @@ A plugin's test suite can run the whole contract on a tiny config::
         testing.check_loader_shape_mismatch("hf-llama", good_dir, "model.safetensors",
                                             "model.norm.weight", tmp_path)
 
+    def test_silent_weight_bugs(tmp_path):
+        testing.check_config_sensitivity("llama", TINY)          # every field read changes logits
+        testing.check_loader_overrides("hf-llama", good_dir)      # --set of fixed fields refused
+        testing.check_transformers_parity("LlamaForCausalLM", HF_TINY, tmp_path, loader="hf-llama")
+
 Every check may be called any number of times with the same ``tmp_path`` (each makes its own
-fresh subdirectory), and none assumes anything about a family's tensor names.
+fresh subdirectory), and none assumes anything about a family's tensor names.  Round trips
+start from :func:`randomize_parameters` (biases and norms too) and compare configs, so a loader
+that drops, zeroes or swaps tensors, or ignores a config field, fails; a bug the loader and the
+exporter share is caught by :func:`check_transformers_parity`.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -38,39 +46,19 @@ from gptcore.export.writer import export
 from gptcore.generation.decoding import GenerationConfig, generate_ids
 from gptcore.generation.inference import decode_layout
 from gptcore.generation.sampling import SamplingConfig
+from gptcore.kit.fixtures import (
+    architecture_of,
+    assert_one_line_error,
+    build_tiny,
+    fresh_dir,
+    loader_of,
+    randomize_parameters,
+)
+from gptcore.kit.parity import check_config_sensitivity, check_loader_overrides, check_transformers_parity
 from gptcore.platform.interfaces import Architecture, Loader, LoadResult
 from gptcore.platform.kvcache import KVCache
-from gptcore.platform.registry import architecture_for, architectures, get_architecture, get_loader
+from gptcore.platform.registry import architecture_for, architectures, get_architecture
 from gptcore.runs.checkpoint import load_checkpoint, save_checkpoint
-
-
-def _arch(arch: str | Architecture) -> Architecture:
-    return get_architecture(arch) if isinstance(arch, str) else arch
-
-
-def _loader(loader: str | Loader) -> Loader:
-    return get_loader(loader) if isinstance(loader, str) else loader
-
-
-def _fresh(tmp_path: Path, prefix: str) -> Path:
-    """A new empty directory under ``tmp_path`` (so every check can run twice)."""
-    Path(tmp_path).mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=prefix + "-", dir=tmp_path))
-
-
-def build_tiny(arch: str | Architecture, config: dict[str, Any], seed: int = 0) -> nn.Module:
-    """Build ``arch`` with ``config`` overrides, deterministically initialised, in eval mode."""
-    a = _arch(arch)
-    torch.manual_seed(seed)
-    return a.build(a.make_config(None, **config)).eval()
-
-
-def assert_one_line_error(exc: BaseException, *needles: str) -> None:
-    """The error is a single line that mentions every ``needle`` (file, tensor, shape...)."""
-    message = str(exc)
-    assert "\n" not in message.strip(), f"error is not one line: {message!r}"
-    for needle in needles:
-        assert needle in message, f"{needle!r} not in error message {message!r}"
 
 
 def check_forward_shape(model: nn.Module, batch: int = 2, length: int = 7) -> torch.Tensor:
@@ -127,7 +115,9 @@ def check_generate(model: nn.Module, max_new_tokens: int = 6) -> None:
 
 
 def check_checkpoint_roundtrip(model: nn.Module, tmp_path: Path) -> None:
-    """Model and optimizer state survive save -> load bit for bit (tied weights stay tied)."""
+    """Model and optimizer state survive save -> load bit for bit (tied weights stay tied);
+    every parameter is randomised first (:func:`randomize_parameters`)."""
+    randomize_parameters(model, seed=4)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     ids = torch.randint(0, model.config.vocab_size, (2, 6), generator=torch.Generator().manual_seed(4))
@@ -135,7 +125,7 @@ def check_checkpoint_roundtrip(model: nn.Module, tmp_path: Path) -> None:
     loss.backward()
     opt.step()
     model.eval()
-    path = save_checkpoint(_fresh(tmp_path, "ckpt") / "ckpt", model, opt, step=3)
+    path = save_checkpoint(fresh_dir(tmp_path, "ckpt") / "ckpt", model, opt, step=3)
     ckpt = load_checkpoint(path)
     assert ckpt.step == 3
     loaded = ckpt.model
@@ -197,7 +187,7 @@ def check_bf16_autocast(model: nn.Module, length: int = 7) -> None:
 def check_dropout(arch: str | Architecture, config: dict[str, Any], p: float = 0.5) -> None:
     """With ``dropout`` (if the config has that field): training forwards are random, eval
     forwards are deterministic and equal to the same weights built with ``dropout=0``."""
-    a = _arch(arch)
+    a = architecture_of(arch)
     if "dropout" not in {f.name for f in dataclasses.fields(a.config_class)}:
         return
     model, plain = build_tiny(a, {**config, "dropout": p}), build_tiny(a, {**config, "dropout": 0.0})
@@ -235,7 +225,7 @@ def check_generate_past_context(model: nn.Module, extra: int = 5) -> None:
 def check_preset_names(arch: str | Architecture) -> None:
     """Each preset builds a valid config, sets what it says, and no other registered
     architecture defines the same name (preset names are global: prefix them with the family)."""
-    a = _arch(arch)
+    a = architecture_of(arch)
     for preset, values in a.presets.items():
         cfg = a.make_config(preset)
         for key, value in values.items():
@@ -246,7 +236,7 @@ def check_preset_names(arch: str | Architecture) -> None:
 
 def check_architecture(arch: str | Architecture, config: dict[str, Any], tmp_path: Path) -> nn.Module:
     """Run every architecture check above on a tiny ``config``; returns the model."""
-    a = _arch(arch)
+    a = architecture_of(arch)
     check_preset_names(a)
     model = build_tiny(a, config)
     check_forward_shape(model)
@@ -261,16 +251,11 @@ def check_architecture(arch: str | Architecture, config: dict[str, Any], tmp_pat
     return model
 
 
-# --------------------------------------------------------------------------------------------
-# Loader and exporter checks
-# --------------------------------------------------------------------------------------------
-
-
 def check_loader(loader: str | Loader, good: Path, overrides: dict[str, Any] | None = None) -> LoadResult:
     """``detect`` accepts ``good``; ``load`` returns a :class:`LoadResult` whose model is in eval
     mode on the CPU, of the architecture it declares (``architecture_for(model)``), one the
     loader lists, and runs a forward; ``vocabulary`` is None or a string."""
-    lo = _loader(loader)
+    lo = loader_of(loader)
     assert lo.detect(Path(good)) is True, f"loader {lo.name} does not detect its own {good}"
     result = lo.load(Path(good), dict(overrides or {}))
     assert isinstance(result, LoadResult), f"loader {lo.name} returned {type(result).__name__}, not LoadResult"
@@ -289,7 +274,7 @@ def check_loader(loader: str | Loader, good: Path, overrides: dict[str, Any] | N
 
 def _other_formats(tmp_path: Path) -> dict[str, Path]:
     """Paths of other formats, built without any optional dependency."""
-    root = _fresh(tmp_path, "formats")
+    root = fresh_dir(tmp_path, "formats")
     gpt2 = get_architecture("gpt2")
     torch.manual_seed(0)
     tiny = gpt2.build(gpt2.make_config(None, vocab_size=11, context_length=8, emb_dim=8, n_layers=1, n_heads=2))
@@ -307,7 +292,7 @@ def _other_formats(tmp_path: Path) -> dict[str, Path]:
 def check_detect_rejects(loader: str | Loader, tmp_path: Path) -> None:
     """``detect`` says no, without raising, to a gptcore checkpoint, a HF GPT-2 directory, an
     empty directory, random files and a missing path (except the loader's own format)."""
-    lo = _loader(loader)
+    lo = loader_of(loader)
     for what, path in _other_formats(tmp_path).items():
         if what == lo.name:
             continue
@@ -319,31 +304,38 @@ def check_detect_rejects(loader: str | Loader, tmp_path: Path) -> None:
 
 
 def check_exporter_roundtrip(arch: str | Architecture, fmt: str, loader: str | Loader, config: dict[str, Any],
-                             tmp_path: Path, atol: float = 1e-5) -> None:
-    """Exporting a tiny model as ``fmt`` writes files ``loader`` detects and loads back to the
-    same architecture and the same logits."""
-    a, lo = _arch(arch), _loader(loader)
-    model = build_tiny(a, config, seed=8)
-    out = export(model, fmt, _fresh(tmp_path, f"export-{fmt}") / "out")
+                             tmp_path: Path, atol: float = 1e-5, config_ignore: Collection[str] = ()) -> None:
+    """Exporting a tiny model whose every parameter is random (biases and norms included)
+    as ``fmt`` writes files ``loader`` detects and loads back to the same architecture, the
+    same config (every field but ``config_ignore``) and the same logits.
+
+    A round trip cannot see a bug the exporter and the loader share (a transpose or a swap
+    done on both sides): :func:`check_transformers_parity` does.
+    """
+    a, lo = architecture_of(arch), loader_of(loader)
+    model = randomize_parameters(build_tiny(a, config, seed=8), seed=8)
+    out = fresh_dir(tmp_path, f"export-{fmt}") / "out"
+    out.mkdir()
+    if fmt not in a.exporters:
+        raise AssertionError(f"architecture {a.name} has no exporter {fmt!r}")
+    a.exporters[fmt](model, out)
     assert out.is_dir() and any(out.iterdir()), f"exporter {fmt!r} of {a.name} wrote nothing"
     assert lo.detect(out) is True, f"loader {lo.name} does not detect what exporter {fmt!r} wrote"
     result = lo.load(out, {})
     assert result.architecture == a.name, f"{fmt!r} export loads back as {result.architecture!r}"
+    saved, loaded = dataclasses.asdict(model.config), dataclasses.asdict(result.model.config)
+    changed = {k: (saved[k], loaded.get(k)) for k in saved if k not in config_ignore and saved[k] != loaded.get(k)}
+    assert not changed, f"{fmt!r} export of {a.name} loads back with another config (saved, loaded): {changed}"
     ids = torch.randint(0, model.config.vocab_size, (2, 6), generator=torch.Generator().manual_seed(9))
     with torch.no_grad():
         torch.testing.assert_close(result.model(ids), model(ids), rtol=0, atol=atol,
                                    msg=f"{fmt!r} export of {a.name} loads back with other logits")
 
 
-# --------------------------------------------------------------------------------------------
-# Loader error checks
-# --------------------------------------------------------------------------------------------
-
-
 def _load_error(loader: str | Loader, path: Path, what: str) -> GptcoreError:
     """The GptcoreError that loading ``path`` raises; fails the check if it loads."""
     try:
-        _loader(loader).load(path, {})
+        loader_of(loader).load(path, {})
     except GptcoreError as exc:
         return exc
     raise AssertionError(f"loader {loader} accepted {what}")
@@ -351,12 +343,12 @@ def _load_error(loader: str | Loader, path: Path, what: str) -> GptcoreError:
 
 def check_loader_missing_path(loader: str | Loader, tmp_path: Path) -> None:
     """Loading a path that does not exist raises a one-line GptcoreError naming it."""
-    missing = _fresh(tmp_path, "missing") / "does-not-exist"
+    missing = fresh_dir(tmp_path, "missing") / "does-not-exist"
     assert_one_line_error(_load_error(loader, missing, "a missing path"), str(missing))
 
 
 def _copy(src: Path, tmp_path: Path, name: str) -> Path:
-    dst = _fresh(tmp_path, name) / (name if src.is_dir() else name + src.suffix)
+    dst = fresh_dir(tmp_path, name) / (name if src.is_dir() else name + src.suffix)
     if src.is_dir():
         shutil.copytree(src, dst)
     else:
@@ -389,3 +381,15 @@ def check_loader_shape_mismatch(loader: str | Loader, good: Path, weights_name: 
     bad, message = (original[0] + 1, *original[1:]), str(exc)
     assert str(bad) in message or str(bad[::-1]) in message, message
     assert str(original) in message or str(original[::-1]) in message, message
+
+
+# the whole kit from one module: `from gptcore.kit import testing` (or gptcore.plugin's re-exports)
+__all__ = [
+    "assert_one_line_error", "build_tiny", "check_architecture", "check_bf16_autocast",
+    "check_causal", "check_checkpoint_roundtrip", "check_config_sensitivity",
+    "check_decode_layout", "check_detect_rejects", "check_dropout", "check_exporter_roundtrip",
+    "check_forward_shape", "check_generate", "check_generate_past_context", "check_kv_cache",
+    "check_loader", "check_loader_corrupt_file", "check_loader_missing_path",
+    "check_loader_overrides", "check_loader_shape_mismatch", "check_preset_names",
+    "check_transformers_parity", "randomize_parameters",
+]

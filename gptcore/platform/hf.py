@@ -18,14 +18,18 @@ spells it and the shard it came from.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import save_file
+from torch import nn
 
 from gptcore.errors import GptcoreError, one_line
-from gptcore.platform.weights import read_json, read_tensors
+from gptcore.platform.weights import assign, read_json, read_tensors
 
 CONFIG = "config.json"
 SAFETENSORS = "model.safetensors"
@@ -114,5 +118,80 @@ def read_hf_weights(root: Path) -> HFWeights:
     return HFWeights(tensors, source)
 
 
-__all__ = ["CONFIG", "HFWeights", "INDEXES", "PICKLED", "SAFETENSORS", "detect_hf", "hf_model_type",
-           "read_hf_config", "read_hf_weights", "weight_files"]
+# --------------------------------------------------------------------------------------------
+# Name maps: a family's parameter names <-> the file's, written once as a table
+# --------------------------------------------------------------------------------------------
+
+
+def layer_map(n_layers: int, ours: str, theirs: str, names: Mapping[str, str]) -> dict[str, str]:
+    """``name_map`` entries for every layer: ``ours``/``theirs`` are prefixes with ``{i}``.
+
+    >>> layer_map(2, "blocks.{i}", "model.layers.{i}", {"attn_norm.weight": "input_layernorm.weight"})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'blocks.0.attn_norm.weight': 'model.layers.0.input_layernorm.weight',
+     'blocks.1.attn_norm.weight': 'model.layers.1.input_layernorm.weight'}
+    """
+    return {f"{ours.format(i=i)}.{a}": f"{theirs.format(i=i)}.{b}"
+            for i in range(n_layers) for a, b in names.items()}
+
+
+def map_hf_tensors(weights: HFWeights, name_map: Mapping[str, str], *,
+                   skip: Callable[[str], bool] | str | None = None, rename: Callable[[str], str] | None = None,
+                   transposed: Collection[str] = ()) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The file's tensors under the model's names, and ``origin`` (model name -> file name).
+
+    ``name_map`` is model name -> file name (after ``rename``, e.g. stripping a
+    ``transformer.`` prefix).  ``skip`` (a predicate or a regular expression on the renamed
+    name) drops derived buffers and tied heads some files store anyway; any other tensor the
+    map does not know is a one-line error naming it and its file.  Names ending in one of
+    ``transposed`` are transposed (HF GPT-2's ``Conv1D`` stores ``[in, out]``).  Hand both
+    results to :func:`gptcore.platform.weights.assign` (``files=weights.source``), or use
+    :func:`load_hf_state`, so missing and mis-shaped tensors are named as the file spells them.
+    """
+    if isinstance(skip, str):
+        skip = re.compile(skip).fullmatch  # type: ignore[assignment]
+    theirs_to_ours = {v: k for k, v in name_map.items()}
+    tensors: dict[str, torch.Tensor] = {}
+    origin = dict(name_map)  # missing tensors are named as the file would spell them
+    for name, tensor in weights.tensors.items():
+        bare = rename(name) if rename else name
+        if skip is not None and skip(bare):  # type: ignore[operator]
+            continue
+        if bare not in theirs_to_ours:
+            raise GptcoreError(f"unexpected tensor {name} in {weights.source[name]}")
+        ours = theirs_to_ours[bare]
+        tensors[ours] = tensor.t() if transposed and bare.endswith(tuple(transposed)) else tensor
+        origin[ours] = name
+    return tensors, origin
+
+
+def load_hf_state(model: nn.Module, weights: HFWeights, name_map: Mapping[str, str], path: Path,
+                  **options: Any) -> None:
+    """:func:`map_hf_tensors` then :func:`gptcore.platform.weights.assign`: every parameter set from
+    the file, or a one-line error naming the file's tensor (and its shard)."""
+    tensors, origin = map_hf_tensors(weights, name_map, **options)
+    files = weights.files
+    assign(model, tensors, files[0] if len(files) == 1 else Path(path), origin, files=weights.source)
+
+
+def hf_state(model: nn.Module, name_map: Mapping[str, str], *,
+             transposed: Collection[str] = ()) -> dict[str, torch.Tensor]:
+    """The exporter's side: file name -> float32 tensor, for every entry of ``name_map``."""
+    state = model.state_dict()
+    out = {}
+    for ours, theirs in name_map.items():
+        t = state[ours].detach().float()
+        out[theirs] = (t.t() if transposed and theirs.endswith(tuple(transposed)) else t).contiguous().clone()
+    return out
+
+
+def write_hf(out_dir: Path, tensors: Mapping[str, torch.Tensor], config: Mapping[str, Any]) -> None:
+    """``model.safetensors`` + ``config.json``: a directory ``from_pretrained`` reads."""
+    out_dir = Path(out_dir)
+    save_file(dict(tensors), str(out_dir / SAFETENSORS), metadata={"format": "pt"})
+    (out_dir / CONFIG).write_text(json.dumps(dict(config), indent=2) + "\n", encoding="utf-8")
+
+
+__all__ = ["CONFIG", "HFWeights", "INDEXES", "PICKLED", "SAFETENSORS", "detect_hf", "hf_model_type", "hf_state",
+           "layer_map", "load_hf_state", "map_hf_tensors", "read_hf_config", "read_hf_weights", "weight_files",
+           "write_hf"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,17 +164,28 @@ def coerce_overrides(config_class: type, overrides: Mapping[str, Any], where: st
     return out
 
 
-def apply_overrides(config: Any, overrides: Mapping[str, Any], where: str) -> Any:
+def apply_overrides(config: Any, overrides: Mapping[str, Any], where: str, *, fixed: Collection[str] = ()) -> Any:
     """A copy of the dataclass ``config`` with ``overrides`` applied, for a loader.
 
     Checked like :meth:`Architecture.make_config`; a value the config rejects (its
     ``__post_init__``) also becomes a one-line :class:`GptcoreError` naming ``where``.
+    ``fixed`` names the fields the weights file determines (shapes, a tied head, bias
+    switches): changing one would drop or reinterpret a tensor of the file silently
+    (``--set tie_weights=true`` on an untied file loses its head), so it is refused.
 
     >>> from gptcore.models.gpt2 import GPT2Config
     >>> apply_overrides(GPT2Config(), {"context_length": "256"}, "m/config.json").context_length
     256
+    >>> apply_overrides(GPT2Config(), {"tie_weights": "false"}, "m/config.json", fixed=("tie_weights",))
+    Traceback (most recent call last):
+    ...
+    gptcore.errors.GptcoreError: --set tie_weights=False contradicts m/config.json (True): the weights file fixes it
     """
     values = coerce_overrides(type(config), overrides, where)
+    for key in sorted(set(values) & set(fixed)):
+        if values[key] != getattr(config, key):
+            raise GptcoreError(f"--set {key}={values[key]} contradicts {where} ({getattr(config, key)}): "
+                               "the weights file fixes it")
     try:
         return dataclasses.replace(config, **values)
     except (TypeError, ValueError) as exc:

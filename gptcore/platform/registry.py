@@ -52,10 +52,12 @@ from typing import Any
 
 from torch import nn
 
-from gptcore.errors import GptcoreError, PluginError, one_line
 from gptcore.platform import interfaces as api
 from gptcore.platform import kvcache
+from gptcore.errors import GptcoreError, PluginError, one_line
+from gptcore.platform.hf import hf_model_type
 from gptcore.platform.interfaces import ARCH_GROUP, LOADER_GROUP, PLUGIN_API_VERSION
+from gptcore.platform.weights import read_json
 
 
 @dataclass(frozen=True)
@@ -356,7 +358,14 @@ def detect_loader(path: str | Path) -> api.Loader:
         names = ", ".join(f"{i.name} [{i.distribution}]" for i in accepting)
         raise GptcoreError(f"several loaders accept {path}: {names}; choose one with --loader NAME")
     if not accepting:
-        raise GptcoreError(f"no loader recognises {path} (known loaders: {', '.join(sorted(found))})")
+        hint = ""
+        config = path / "config.json"
+        if path.is_dir() and config.is_file():
+            read_json(config)  # a broken config.json is why nothing detects it: name its error and line
+            model_type = hf_model_type(path)
+            if model_type is not None:
+                hint = f"; its config.json says model_type {model_type!r}: is that family's plugin installed?"
+        raise GptcoreError(f"no loader recognises {path} (known loaders: {', '.join(sorted(found))}){hint}")
     return accepting[0].plugin
 
 

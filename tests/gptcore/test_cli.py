@@ -271,3 +271,36 @@ def test_set_goes_to_the_loader_checked_against_the_config_class(hf_dir, vocab_d
                ok=False).output
     assert "invalid config for preset gpt2-small: emb_dim 768 is not divisible by n_heads 5" in line
     assert "unexpected" not in line
+
+
+def test_export_weights_only_when_the_tokenizer_cannot_be_converted(tmp_path):
+    import tokenkit
+
+    from tests.gptcore.helpers import TEXT
+
+    sp = tmp_path / "spm"
+    vocab = tokenkit.train_from_texts([TEXT], 400, backend="sentencepiece").vocabulary
+    vocab.save(sp)
+    model = testing.build_tiny("gpt2", dict(vocab_size=vocab.vocab_size, context_length=16, emb_dim=16, n_layers=1,
+                                            n_heads=2))
+    ckpt = save_checkpoint(tmp_path / "c", model)
+    line = run("export", ckpt, tmp_path / "hf", "--tokenizer", sp, ok=False).output
+    assert "not a byte-level BPE" in line and "--weights-only" in line and not (tmp_path / "hf").exists()
+    run("export", ckpt, tmp_path / "hf", "--weights-only")
+    assert not (tmp_path / "hf" / "tokenizer.json").exists()
+    ref = transformers.GPT2LMHeadModel.from_pretrained(str(tmp_path / "hf")).eval()
+    ids = torch.randint(0, vocab.vocab_size, (1, 8))
+    with torch.no_grad():
+        assert (ref(ids).logits - model(ids)).abs().max() <= 1e-5
+
+
+def test_an_invalid_config_json_names_the_json_error_file_and_line(tmp_path):
+    bad = tmp_path / "m"
+    bad.mkdir()
+    (bad / "config.json").write_text('{\n  "model_type": "qwen2",\n  "hidden_size": 32,,\n}\n')
+    line = run("generate", bad, "--prompt", "hi", "--tokenizer", "gpt2", ok=False).output
+    assert "invalid JSON in" in line and str(bad / "config.json") in line and "line 3" in line
+    assert "no loader recognises" not in line
+    (bad / "config.json").write_text('{"model_type": "falcon"}')
+    line = run("generate", bad, "--prompt", "hi", "--tokenizer", "gpt2", ok=False).output
+    assert "no loader recognises" in line and "model_type 'falcon'" in line and "plugin" in line

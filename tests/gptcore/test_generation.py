@@ -171,3 +171,92 @@ def test_generate_reads_specials_only_when_allowed(model, vocab):
     assert ordinary == [vocab.decode(ids)]
     assert allowed == [vocab.decode(generate_ids(
         model, [vocab.encode(text, allowed_special="all")], cfg)[0])]
+
+
+# ---------------------------------------------------------------- prompt + continuation decoded together
+
+
+def _always(vocab, target: int):
+    """A real tiny GPT-2 whose final norm is replaced by a constant pointing at ``target``'s
+    embedding: with the tied head it predicts ``target`` after any context."""
+    model = testing.build_tiny("gpt2", dict(vocab_size=vocab.vocab_size, context_length=32, emb_dim=32, n_layers=1,
+                                            n_heads=4), seed=0)
+    with torch.no_grad():
+        model.ln_f.weight.zero_()
+        emb = model.tok_emb.weight
+        model.ln_f.bias.copy_(emb[target] / emb[target].norm() * 50)
+        emb[target] *= 3  # the longest row: its own dot product wins
+    assert generate_ids(model, [[1, 2]], GenerationConfig(3, GREEDY))[0] == [target] * 3
+    return model
+
+
+@pytest.fixture(scope="module")
+def sentencepiece_vocab(tmp_path_factory):
+    """A SentencePiece model with sentencepiece's defaults, as Llama's and T5's are: a dummy
+    ``▁`` prefix that decoding drops at the start of a sequence (tokenkit's own training keeps
+    decoding lossless, so it would not show the bug)."""
+    import io
+
+    import sentencepiece as spm
+
+    from gptcore.data.vocab import load_vocabulary
+    from tests.gptcore.helpers import TEXT
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(TEXT.split(". ")), model_writer=model, vocab_size=400,
+                                   model_type="bpe", byte_fallback=True, minloglevel=2)
+    path = tmp_path_factory.mktemp("spm") / "spm.model"
+    path.write_bytes(model.getvalue())
+    return load_vocabulary(str(path))
+
+
+@pytest.fixture(scope="module")
+def wordpiece_vocab(tmp_path_factory):
+    """A BERT-style vocabulary: WordPiece model, whitespace pre-tokenizer, WordPiece decoder."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    from gptcore.data.vocab import load_vocabulary
+
+    words = ["[UNK]", "hello", "world", "there", "##s", "##ing", "say", "the"]
+    tok = Tokenizer(models.WordPiece({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.decoder = decoders.WordPiece()
+    path = tmp_path_factory.mktemp("wordpiece")
+    tok.save(str(path / "tokenizer.json"))
+    return load_vocabulary(str(path))
+
+
+def test_sentencepiece_continuation_keeps_the_space_of_the_first_new_word(sentencepiece_vocab):
+    sp = sentencepiece_vocab
+    fox = sp.token_to_id("\u2581fox")
+    assert fox is not None
+    model = _always(sp, fox)
+    assert sp.decode([fox, fox]) == "fox fox"  # alone, the first word loses its space
+    assert generate(model, sp, "the quick brown", GenerationConfig(2, GREEDY)) == [" fox fox"]
+
+
+@pytest.mark.parametrize("piece, want", [("world", " world world"), ("##s", "ss")])
+def test_wordpiece_continuation_joins_or_spaces_like_the_whole(wordpiece_vocab, piece, want):
+    wp = wordpiece_vocab
+    model = _always(wp, wp.token_to_id(piece))
+    assert generate(model, wp, "say hello", GenerationConfig(2, GREEDY)) == [want]
+    assert wp.decode(wp.encode("say hello")) + want == wp.decode(wp.encode("say hello") + [wp.token_to_id(piece)] * 2)
+
+
+@pytest.mark.parametrize("kind", ["sentencepiece", "wordpiece"])
+def test_streamed_text_is_the_difference_of_the_decoded_whole(kind, sentencepiece_vocab, wordpiece_vocab, capsys):
+    from gptcore.cli.generate import Streamer
+    from gptcore.generation.decoding import continuation
+
+    vocab = sentencepiece_vocab if kind == "sentencepiece" else wordpiece_vocab
+    prompt = vocab.encode("the quick brown" if kind == "sentencepiece" else "say hello")
+    pieces = ["\u2581fox", "\u2581the", "s"] if kind == "sentencepiece" else ["world", "##s", "there"]
+    new = [vocab.token_to_id(p) for p in pieces]
+    assert None not in new
+    streamer = Streamer(vocab, prompt)
+    for token in new:
+        streamer(0, token)
+    streamed = capsys.readouterr().out
+    assert streamed == continuation(vocab.decode, prompt, new)
+    assert vocab.decode(prompt) + streamed == vocab.decode(prompt + new)
+    assert streamed.startswith(" ")

@@ -590,7 +590,7 @@ _LOAD_WITHOUT_TF = textwrap.dedent('''
             return None
 
     sys.meta_path.insert(0, NoTensorFlow())
-    from gptcore import registry
+    from gptcore.platform import registry
 
     model = registry.load_model(sys.argv[1]).model
     ids = torch.arange(64).reshape(1, 64) * 97 % 50257

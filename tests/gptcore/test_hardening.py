@@ -48,7 +48,7 @@ def listing(directory: Path) -> list[str]:
 
 CHILD = textwrap.dedent("""
     import os, sys
-    from gptcore import testing
+    from gptcore.kit import testing
     from gptcore.runs.checkpoint import save_checkpoint
     target, k = sys.argv[1], int(sys.argv[2])
     model = testing.build_tiny("gpt2", dict(vocab_size=64, context_length=16, emb_dim=16, n_layers=1,

@@ -78,7 +78,7 @@ def test_section_4_test_module_runs_against_llama(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, timeout=600,
                           env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 passed" in done.stdout
+    assert "3 passed" in done.stdout
 
 
 def test_every_python_block_compiles():

@@ -89,7 +89,7 @@ def test_gptcore_list_shows_each_problem_and_the_working_plugins(site: Path):
 
 
 def test_other_commands_still_work_with_the_broken_plugin_installed(site: Path, tmp_path: Path):
-    code = ("from gptcore import registry; from gptcore.runs.checkpoint import save_checkpoint, load_checkpoint;"
+    code = ("from gptcore.platform import registry; from gptcore.runs.checkpoint import save_checkpoint, load_checkpoint;"
             "m = registry.build_model('gpt2', vocab_size=11, emb_dim=8, n_heads=2, n_layers=1, context_length=4);"
             f"save_checkpoint({str(tmp_path / 'c')!r}, m); print(type(load_checkpoint({str(tmp_path / 'c')!r}).model).__name__);"
             "registry.get_architecture('broken-demo')")

@@ -28,7 +28,7 @@ CFG = dict(steps=4, batch_size=2, lr=2e-3, eval_every=4, checkpoint_every=2, kee
 CHILD = textwrap.dedent("""
     import os, sys
     import torch
-    from gptcore import testing
+    from gptcore.kit import testing
     from gptcore.data import TokenShards
     from gptcore.runs import Run
     from gptcore.training import TrainConfig, train

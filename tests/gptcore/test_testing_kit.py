@@ -256,3 +256,54 @@ def test_bigram_without_linear_passes_check_decode_layout():
     arch = dataclasses.replace(GPT2_ARCH, name="bigram", config_class=BigramConfig, presets={}, build=Bigram)
     testing.check_decode_layout(arch, {})
     assert LoadResult  # the kit's types are the plugin namespace's
+
+
+# ---------------------------------------------------------------- silent weight bugs (see also test_testing_kit_mutants.py)
+
+
+def test_gpt2_passes_config_sensitivity_and_its_loader_refuses_fixed_fields(gpt2_hf):
+    testing.check_config_sensitivity("gpt2", TINY)
+    testing.check_loader_overrides("hf-gpt2", gpt2_hf)
+
+
+def test_check_config_sensitivity_names_an_ignored_field():
+    class FixedEps(GPT2):
+        def __init__(self, config):
+            super().__init__(dataclasses.replace(config, layer_norm_eps=1e-5))
+            self.config = config
+
+    with pytest.raises(AssertionError, match="layer_norm_eps"):
+        testing.check_config_sensitivity(_arch_with(FixedEps), TINY)
+
+
+def test_check_loader_overrides_catches_a_loader_that_reinterprets_heads(gpt2_hf):
+    from gptcore.errors import GptcoreError
+    from gptcore.models.gpt2.hf import config_from_hf, load
+
+    def lax(path, overrides):  # applies --set n_heads=8 to the file's weights
+        heads = overrides.pop("n_heads", None)
+        result = load(path, overrides)
+        if heads is None:
+            return result
+        try:
+            cfg = dataclasses.replace(result.model.config, n_heads=int(heads))
+        except ValueError as exc:
+            raise GptcoreError(str(exc)) from None
+        model = GPT2(cfg).eval()
+        model.load_state_dict(result.model.state_dict())
+        return dataclasses.replace(result, model=model)
+
+    assert config_from_hf  # the real loader refuses it (previous test)
+    with pytest.raises(AssertionError, match="n_heads"):
+        testing.check_loader_overrides(_wrapped(load=lax), gpt2_hf)
+
+
+def test_randomize_parameters_reaches_biases_and_norms_and_is_seeded_by_name():
+    a = testing.randomize_parameters(testing.build_tiny("gpt2", TINY), seed=3)
+    b = testing.randomize_parameters(testing.build_tiny("gpt2", {**TINY, "n_layers": 2}), seed=3)
+    for name, p in a.named_parameters():
+        if name.endswith("bias"):
+            assert p.abs().min() > 0, name
+        if "ln" in name and name.endswith("weight"):
+            assert not torch.equal(p, torch.ones_like(p)), name
+        assert torch.equal(p, dict(b.named_parameters())[name]), name

@@ -8,23 +8,25 @@ Layout: ``config.json`` + ``model.safetensors`` (preferred), a sharded index, or
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
 from torch import nn
 
 from gptcore.errors import GptcoreError
+from gptcore.platform.hf import (
+    CONFIG, PICKLED, SAFETENSORS, detect_hf, map_hf_tensors, read_hf_config, read_hf_weights,
+    write_hf)
+from gptcore.platform.interfaces import LoadResult, Loader, apply_overrides
 from gptcore.models.gpt2.model import GPT2, GPT2Config
-from gptcore.platform.hf import CONFIG, PICKLED, SAFETENSORS, detect_hf, read_hf_config, read_hf_weights
-from gptcore.platform.interfaces import Loader, LoadResult, apply_overrides
 from gptcore.platform.validation import ConfigError
 from gptcore.platform.weights import assign, skip_init
 
 WEIGHT_FILES = (SAFETENSORS, PICKLED)
+#: Fields the file determines: ``--set`` may not change them (it would drop or reinterpret tensors).
+FIXED = ("vocab_size", "emb_dim", "n_layers", "n_heads", "qkv_bias", "bias", "tie_weights")
 _TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 _BUFFERS = re.compile(r"h\.\d+\.attn\.(bias|masked_bias)$")  # causal-mask buffers, not weights
 _ACTIVATIONS = {"gelu_new": "tanh", "gelu_pytorch_tanh": "tanh", "gelu_fast": "tanh", "gelu": "none"}
@@ -86,24 +88,15 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
     """Read a HF GPT-2 directory into a gptcore :class:`GPT2`."""
     hf = read_hf_config(path)
     cfg_path = path / CONFIG
-    cfg = apply_overrides(config_from_hf(hf, cfg_path), overrides, str(cfg_path))
+    cfg = apply_overrides(config_from_hf(hf, cfg_path), overrides, str(cfg_path), fixed=FIXED)
     weights = read_hf_weights(path)
-    ours_by_theirs = {v: k for k, v in name_map(cfg).items()}
-    tensors: dict[str, torch.Tensor] = {}
-    origin: dict[str, str] = {}  # our name -> the name as the file spells it (errors use it)
-    for name, tensor in weights.tensors.items():
-        bare = name.removeprefix("transformer.")
-        if _BUFFERS.match(bare) or (cfg.tie_weights and bare == "lm_head.weight"):
-            continue  # causal-mask buffers; a tied head saved anyway by some versions
-        if bare not in ours_by_theirs:
-            raise GptcoreError(f"unexpected tensor {name} in {weights.source[name]}")
-        ours = ours_by_theirs[bare]
-        if bare == "wpe.weight" and tensor.shape[0] > cfg.context_length > 0:
-            tensor = tensor[: cfg.context_length]  # --set context_length=N: the first N positions
-        tensors[ours] = tensor.t() if bare.endswith(_TRANSPOSED) else tensor
-        origin[ours] = name
-    for ours, theirs in name_map(cfg).items():  # missing tensors: name them as the file would
-        origin.setdefault(ours, theirs)
+    tensors, origin = map_hf_tensors(  # origin: our name -> the name as the file spells it (errors use it)
+        weights, name_map(cfg), rename=lambda name: name.removeprefix("transformer."), transposed=_TRANSPOSED,
+        # causal-mask buffers; a tied head saved anyway by some versions
+        skip=lambda bare: bool(_BUFFERS.match(bare)) or (cfg.tie_weights and bare == "lm_head.weight"))
+    pos = tensors.get("pos_emb.weight")
+    if pos is not None and pos.shape[0] > cfg.context_length > 0:
+        tensors["pos_emb.weight"] = pos[: cfg.context_length]  # --set context_length=N: the first N positions
     with skip_init():
         model = GPT2(cfg)
     files = weights.files
@@ -127,7 +120,6 @@ def export_hf(model: nn.Module, out_dir: Path) -> None:
             t = t.t()
         key = theirs if theirs == "lm_head.weight" else f"transformer.{theirs}"
         tensors[key] = t.contiguous().clone()
-    save_file(tensors, str(out_dir / "model.safetensors"), metadata={"format": "pt"})
     hf = {
         "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
         "vocab_size": cfg.vocab_size, "n_positions": cfg.context_length, "n_embd": cfg.emb_dim,
@@ -138,7 +130,7 @@ def export_hf(model: nn.Module, out_dir: Path) -> None:
         "tie_word_embeddings": cfg.tie_weights, "scale_attn_weights": True,
         "torch_dtype": "float32",
     }
-    (out_dir / "config.json").write_text(json.dumps(hf, indent=2) + "\n")
+    write_hf(out_dir, tensors, hf)
 
 
 LOADER = Loader(

@@ -2,7 +2,9 @@
 
 Pre-LayerNorm transformer with learned absolute positions, tanh-GELU MLP, fused QKV projection,
 ``scaled_dot_product_attention`` and (by default) the output head tied to the token embedding.
-It follows :mod:`gptcore.platform.protocol`.  It knows nothing of weight formats: the loaders in
+It follows :mod:`gptcore.platform.protocol`.  Of the shared building blocks (:mod:`gptcore.models.blocks`)
+it needs none: LayerNorm, learned positions, the GELU MLP and fused multi-head QKV are GPT-2's
+own; its loaders use the shared HF name-map helpers (:mod:`gptcore.platform.hf`).  It knows nothing of weight formats: the loaders in
 :mod:`.hf` and :mod:`.textbook` import it, never the other way round.
 """
 

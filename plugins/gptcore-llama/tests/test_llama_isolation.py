@@ -144,7 +144,7 @@ def test_really_installed_broken_distribution(tmp_path: Path) -> None:
     (site / "broken_llama_fork.py").write_text("raise ImportError('needs torch 9')\n")
     script = textwrap.dedent("""
         import json
-        from gptcore import registry
+        from gptcore.platform import registry
         a, l = registry.architectures(), registry.loaders()
         model = registry.build_model(preset="llama-tiny")
         print(json.dumps({"archs": sorted(a.plugins), "loaders": sorted(l.plugins),

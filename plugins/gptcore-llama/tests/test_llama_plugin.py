@@ -222,3 +222,16 @@ def test_loader_and_exporter_pass_the_kit(hf_llama_dir: Path, tmp_path: Path) ->
     testing.check_detect_rejects("hf-llama", tmp_path)
     testing.check_exporter_roundtrip("llama", "hf", "hf-llama", TINY_GPTCORE, tmp_path, atol=1e-4)
     testing.check_preset_names("llama")
+
+
+@pytest.mark.parametrize("variant, ignore", [
+    ({}, ("context_length", "dropout", "rope_factor", "rope_low_freq_factor", "rope_high_freq_factor",
+          "rope_original_context")),
+    (dict(rope_scaling="llama3", rope_original_context=16), ("context_length", "dropout")),
+])
+def test_every_config_field_the_model_reads_changes_the_logits(variant: dict, ignore: tuple) -> None:
+    testing.check_config_sensitivity("llama", {**TINY_GPTCORE, **variant}, ignore=ignore)
+
+
+def test_set_cannot_change_what_the_file_fixes(hf_llama_dir: Path) -> None:
+    testing.check_loader_overrides("hf-llama", hf_llama_dir)

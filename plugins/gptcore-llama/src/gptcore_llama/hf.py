@@ -14,34 +14,29 @@ Only gptcore's plugin namespace (:mod:`gptcore.plugin`) is used.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import save_file
 from torch import nn
 
-from gptcore.plugin import (GptcoreError, LoadResult, Loader, apply_overrides, assign, detect_hf, read_hf_config,
-                            read_hf_weights, skip_init)
+from gptcore.plugin import (GptcoreError, LoadResult, Loader, apply_overrides, detect_hf, hf_state, layer_map,
+                            load_hf_state, read_hf_config, read_hf_weights, skip_init, write_hf)
 from gptcore_llama.model import API_VERSION, Llama, LlamaConfig
 
-SAFETENSORS = "model.safetensors"
-_BUFFERS = re.compile(r"model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$")
+#: Fields the file determines: ``--set`` may not change them (it would drop or reinterpret tensors).
+FIXED = ("vocab_size", "emb_dim", "n_layers", "n_heads", "n_kv_heads", "head_dim", "hidden_dim", "tie_weights",
+         "rope_scaling", "rope_original_context")
+_BUFFERS = r"model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq"  # derived RoPE buffers of old exports
+_LAYER = {"attn_norm.weight": "input_layernorm.weight", "mlp_norm.weight": "post_attention_layernorm.weight",
+          **{f"attn.{p}.weight": f"self_attn.{p}.weight" for p in ("q_proj", "k_proj", "v_proj", "o_proj")},
+          **{f"mlp.{p}.weight": f"mlp.{p}.weight" for p in ("gate_proj", "up_proj", "down_proj")}}
 
 
 def name_map(cfg: LlamaConfig) -> dict[str, str]:
     """gptcore-llama parameter name -> HF ``LlamaForCausalLM`` name."""
     m = {"tok_emb.weight": "model.embed_tokens.weight", "norm.weight": "model.norm.weight"}
-    for i in range(cfg.n_layers):
-        hf = f"model.layers.{i}"
-        m[f"blocks.{i}.attn_norm.weight"] = f"{hf}.input_layernorm.weight"
-        m[f"blocks.{i}.mlp_norm.weight"] = f"{hf}.post_attention_layernorm.weight"
-        for p in ("q_proj", "k_proj", "v_proj", "o_proj"):
-            m[f"blocks.{i}.attn.{p}.weight"] = f"{hf}.self_attn.{p}.weight"
-        for p in ("gate_proj", "up_proj", "down_proj"):
-            m[f"blocks.{i}.mlp.{p}.weight"] = f"{hf}.mlp.{p}.weight"
+    m |= layer_map(cfg.n_layers, "blocks.{i}", "model.layers.{i}", _LAYER)
     if not cfg.tie_weights:
         m["lm_head.weight"] = "lm_head.weight"
     return m
@@ -143,22 +138,16 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
     """Read a HF Llama directory into a float32 gptcore-llama :class:`Llama` (eval mode)."""
     path = Path(path)
     cfg_path = path / "config.json"
-    cfg = apply_overrides(config_from_hf(read_hf_config(path), cfg_path), overrides, str(cfg_path))
+    cfg = apply_overrides(config_from_hf(read_hf_config(path), cfg_path), overrides, str(cfg_path), fixed=FIXED)
     weights = read_hf_weights(path)
-    ours_to_theirs = name_map(cfg)
-    theirs_to_ours = {v: k for k, v in ours_to_theirs.items()}
-    tensors = {}
-    for name, tensor in weights.tensors.items():
-        if _BUFFERS.match(name) or (cfg.tie_weights and name == "lm_head.weight"):
-            continue  # derived RoPE buffers; a tied head some exports store anyway
-        if name not in theirs_to_ours:
-            raise GptcoreError(f"unexpected tensor {name} in {weights.source[name]}")
-        tensors[theirs_to_ours[name]] = tensor
-    with skip_init():
+    with skip_init():  # load_hf_state sets (and checks) every parameter
         model = Llama(cfg)
-    assign(model, tensors, path, ours_to_theirs, files=weights.source)
+    # a tied head that some exports store anyway is skipped like the derived RoPE buffers
+    skip = _BUFFERS + ("|lm_head\\.weight" if cfg.tie_weights else "")
+    load_hf_state(model, weights, name_map(cfg), path, skip=skip)
     files = [str(f) for f in weights.files]
-    return LoadResult(model.eval(), "llama", None, {"source": files[0] if len(files) == 1 else files})
+    vocabulary = str(path) if (path / "tokenizer.json").is_file() else None  # tokenkit loads the directory
+    return LoadResult(model.eval(), "llama", vocabulary, {"source": files[0] if len(files) == 1 else files})
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,13 +158,7 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
 def export_hf(model: nn.Module, out_dir: Path) -> None:
     """Write ``model`` as a directory ``LlamaForCausalLM.from_pretrained`` reads."""
     model = getattr(model, "_orig_mod", model)
-    cfg: LlamaConfig = model.config
-    state = model.state_dict()
-    tensors = {theirs: state[ours].detach().float().contiguous().clone()
-               for ours, theirs in name_map(cfg).items()}
-    out_dir = Path(out_dir)
-    save_file(tensors, str(out_dir / SAFETENSORS), metadata={"format": "pt"})
-    (out_dir / "config.json").write_text(json.dumps(config_to_hf(cfg), indent=2) + "\n")
+    write_hf(Path(out_dir), hf_state(model, name_map(model.config)), config_to_hf(model.config))
 
 
 LOADER = Loader(

@@ -10,6 +10,8 @@ projections were already permuted from Meta's interleaved layout by transformers
 script, load without any further permutation.  :func:`permute_meta_qk` converts a projection
 in Meta's original interleaved layout.
 
+The layers are gptcore's shared building blocks (:mod:`gptcore.plugin`: ``RMSNorm``,
+``Rotary``, ``GroupedQueryAttention``, ``SwiGLU``); this file declares how Llama wires them.
 It follows :mod:`gptcore.platform.protocol`: ``forward(ids, cache)``, keys/values of shape
 ``[B, n_kv_heads, T, head_dim]`` through :class:`gptcore.plugin.KVCache`.  It knows nothing of
 weight formats: :mod:`gptcore_llama.hf` imports it, never the other way round.
@@ -17,14 +19,15 @@ weight formats: :mod:`gptcore_llama.hf` imports it, never the other way round.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from gptcore.plugin import KVCache, causal_attention, check_bool, check_float, check_int, check_parameters
+from gptcore.plugin import (GroupedQueryAttention, KVCache, RMSNorm, Rotary, SwiGLU, apply_rotary, check_bool,
+                            check_float, check_int, check_parameters)
+from gptcore.plugin import rope_inv_freq as blocks_inv_freq
 
 #: The gptcore plugin API this plugin was written against (a literal, not gptcore's constant:
 #: gptcore rejects the plugin with a clear error if it no longer supports this version).
@@ -120,19 +123,14 @@ PRESETS: dict[str, dict[str, object]] = {
 
 def rope_inv_freq(cfg: LlamaConfig) -> torch.Tensor:
     """Inverse frequencies ``[head_dim / 2]`` (float32), with Llama 3 scaling if configured."""
-    dim = cfg.head_dim
-    inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
-    if cfg.rope_scaling == "llama3":
-        factor, low, high = cfg.rope_factor, cfg.rope_low_freq_factor, cfg.rope_high_freq_factor
-        old_ctx = cfg.rope_original_context
-        low_wavelen, high_wavelen = old_ctx / low, old_ctx / high
-        wavelen = 2 * math.pi / inv_freq
-        scaled = torch.where(wavelen > low_wavelen, inv_freq / factor, inv_freq)
-        smooth = (old_ctx / wavelen - low) / (high - low)
-        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
-        medium = ~(wavelen < high_wavelen) & ~(wavelen > low_wavelen)
-        inv_freq = torch.where(medium, smoothed, scaled)
-    return inv_freq
+    return blocks_inv_freq(cfg.head_dim, cfg.rope_theta, **_rope_scaling(cfg))
+
+
+def _rope_scaling(cfg: LlamaConfig) -> dict[str, Any]:
+    if cfg.rope_scaling != "llama3":
+        return {}
+    return dict(scaling="llama3", factor=cfg.rope_factor, low_freq_factor=cfg.rope_low_freq_factor,
+                high_freq_factor=cfg.rope_high_freq_factor, original_context=cfg.rope_original_context)
 
 
 def permute_meta_qk(w: torch.Tensor, n_heads: int) -> torch.Tensor:
@@ -144,79 +142,22 @@ def permute_meta_qk(w: torch.Tensor, n_heads: int) -> torch.Tensor:
     return w.view(n_heads, out // n_heads // 2, 2, inp).transpose(1, 2).reshape(out, inp)
 
 
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate ``x [B, H, T, D]`` by position (``cos``/``sin`` are ``[T, D]``)."""
-    half = x.shape[-1] // 2
-    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-    return x * cos + rotated * sin
-
-
-class RMSNorm(nn.Module):
-    """Root-mean-square norm with a learned scale (no bias), computed in float32."""
-
-    def __init__(self, dim: int, eps: float) -> None:
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(dim))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype == self.weight.dtype == torch.float32:  # one fused kernel, scale included
-            return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
-        # Lower precision: normalise in float32, round, then scale (as transformers does).
-        normed = F.rms_norm(x.float(), (x.shape[-1],), eps=self.eps)
-        return self.weight * normed.to(x.dtype)
-
-
-class Attention(nn.Module):
-    """Causal grouped-query attention with rotary embeddings and SDPA."""
-
-    def __init__(self, cfg: LlamaConfig, layer_idx: int) -> None:
-        super().__init__()
-        self.layer_idx = layer_idx
-        self.n_heads, self.n_kv_heads, self.head_dim = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
-        self.dropout = cfg.dropout
-        self.q_proj = nn.Linear(cfg.emb_dim, cfg.n_heads * cfg.head_dim, bias=False)
-        self.k_proj = nn.Linear(cfg.emb_dim, cfg.n_kv_heads * cfg.head_dim, bias=False)
-        self.v_proj = nn.Linear(cfg.emb_dim, cfg.n_kv_heads * cfg.head_dim, bias=False)
-        self.o_proj = nn.Linear(cfg.n_heads * cfg.head_dim, cfg.emb_dim, bias=False)
-
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-                cache: KVCache | None = None) -> torch.Tensor:
-        b, t, _ = x.shape
-        q = self.q_proj(x).view(b, t, self.n_heads, self.head_dim).transpose(1, 2)
-        k = self.k_proj(x).view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
-        v = self.v_proj(x).view(b, t, self.n_kv_heads, self.head_dim).transpose(1, 2)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        y = causal_attention(q, k, v, cache, self.layer_idx, self.dropout if self.training else 0.0,
-                             enable_gqa=self.n_kv_heads != self.n_heads)
-        return self.o_proj(y.transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim))
-
-
-class SwiGLU(nn.Module):
-    """``down(silu(gate(x)) * up(x))``."""
-
-    def __init__(self, cfg: LlamaConfig) -> None:
-        super().__init__()
-        self.gate_proj = nn.Linear(cfg.emb_dim, cfg.hidden_dim, bias=False)
-        self.up_proj = nn.Linear(cfg.emb_dim, cfg.hidden_dim, bias=False)
-        self.down_proj = nn.Linear(cfg.hidden_dim, cfg.emb_dim, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+apply_rope = apply_rotary  # rotate ``x [B, H, T, D]`` by position (``cos``/``sin`` ``[T, D]``)
 
 
 class Block(nn.Module):
-    """x + attn(norm(x)), then x + mlp(norm(x))."""
+    """x + attn(attn_norm(x)), then x + mlp(mlp_norm(x))."""
 
     def __init__(self, cfg: LlamaConfig, layer_idx: int) -> None:
         super().__init__()
         self.attn_norm = RMSNorm(cfg.emb_dim, cfg.rms_norm_eps)
-        self.attn = Attention(cfg, layer_idx)
+        self.attn = GroupedQueryAttention(cfg.emb_dim, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, layer_idx,
+                                          dropout=cfg.dropout)
         self.mlp_norm = RMSNorm(cfg.emb_dim, cfg.rms_norm_eps)
-        self.mlp = SwiGLU(cfg)
+        self.mlp = SwiGLU(cfg.emb_dim, cfg.hidden_dim)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-                cache: KVCache | None = None) -> torch.Tensor:
+                cache: KVCache | None = None) -> torch.Tensor:  # x: [B, T, C]
         x = x + self.attn(self.attn_norm(x), cos, sin, cache)
         return x + self.mlp(self.mlp_norm(x))
 
@@ -228,11 +169,10 @@ class Llama(nn.Module):
         super().__init__()
         self.config = config
         self.tok_emb = nn.Embedding(config.vocab_size, config.emb_dim)
+        self.rotary = Rotary(config.head_dim, config.rope_theta, **_rope_scaling(config))
         self.blocks = nn.ModuleList(Block(config, i) for i in range(config.n_layers))
         self.norm = RMSNorm(config.emb_dim, config.rms_norm_eps)
         self.lm_head = nn.Linear(config.emb_dim, config.vocab_size, bias=False)
-        # Not persistent: derived from the config, so it is not part of the checkpoint format.
-        self.register_buffer("inv_freq", rope_inv_freq(config), persistent=False)
         self.apply(self._init_weights)
         if config.tie_weights:
             self.lm_head.weight = self.tok_emb.weight
@@ -242,31 +182,17 @@ class Llama(nn.Module):
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-    def _apply(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        # Keep the RoPE frequencies in float32 when the model is cast (``model.half()``).
-        out = super()._apply(fn, *args, **kwargs)
-        if self.inv_freq.dtype != torch.float32:
-            self.inv_freq = self.inv_freq.float()
-        return out
-
-    def rope(self, start: int, length: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """``cos``/``sin`` ``[length, head_dim]`` for positions ``start .. start + length - 1``."""
-        pos = torch.arange(start, start + length, device=self.inv_freq.device, dtype=torch.float32)
-        freqs = torch.outer(pos, self.inv_freq)
-        emb = torch.cat((freqs, freqs), dim=-1)
-        return emb.cos().to(dtype), emb.sin().to(dtype)
-
     def forward(self, input_ids: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        b, t = input_ids.shape
-        start = cache.seq_len if cache is not None else 0
+        b, t = input_ids.shape  # [B, T]
+        start = cache.seq_len if cache is not None else 0  # read before layer 0 updates the cache
         if start + t > self.config.context_length:
             raise ValueError(f"sequence of {start + t} tokens exceeds context_length "
                              f"{self.config.context_length}")
-        x = self.tok_emb(input_ids)
-        cos, sin = self.rope(start, t, x.dtype)
+        x = self.tok_emb(input_ids)  # [B, T, C]
+        cos, sin = self.rotary(start, t, x.dtype)  # [T, D]
         for block in self.blocks:
             x = block(x, cos, sin, cache)
-        return self.lm_head(self.norm(x))
+        return self.lm_head(self.norm(x))  # [B, T, vocab]
 
 
 def build(config: LlamaConfig) -> Llama:
