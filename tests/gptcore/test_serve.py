@@ -34,7 +34,7 @@ def model_client(vocab_root: Path, tmp_path_factory: pytest.TempPathFactory) -> 
                                             n_layers=2, n_heads=2))
     path = save_checkpoint(tmp_path_factory.mktemp("run") / "ckpt", model,
                            vocabulary=str(vocab_root / "mixed-400"))
-    return TestClient(serve.build_app(str(path), [], root=vocab_root))
+    return TestClient(serve.build_app(str(path), [], root=vocab_root), base_url="http://127.0.0.1:8000")
 
 
 def test_next_and_sample_with_a_gptcore_checkpoint(model_client: TestClient) -> None:

@@ -15,6 +15,8 @@ from tests.tokenkit.helpers import mixed_vocab  # noqa: E402
 from tokenkit import serve  # noqa: E402
 from tokenkit.render import view  # noqa: E402
 
+BASE = "http://127.0.0.1:8000"  # the Host the guard accepts (TestClient's "testserver" is not)
+
 
 @pytest.fixture(scope="module")
 def vocab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -27,7 +29,7 @@ def vocab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(vocab_root: Path) -> TestClient:
-    return TestClient(serve.create_app(serve.Playground([], root=vocab_root)))
+    return TestClient(serve.create_app(serve.Playground([], root=vocab_root)), base_url=BASE)
 
 
 def test_lists_trained_directories_and_builtins(client: TestClient) -> None:
@@ -82,7 +84,8 @@ def test_a_ten_megabyte_paste_is_refused_before_it_is_read(client: TestClient) -
 
 
 def test_not_json_and_not_an_object(client: TestClient) -> None:
-    assert "not valid JSON" in client.post("/api/encode", content=b"{oops").json()["error"]
+    r = client.post("/api/encode", content=b"{oops", headers={"content-type": "application/json"})
+    assert "not valid JSON" in r.json()["error"]
     assert "JSON object" in client.post("/api/encode", json=[1, 2]).json()["error"]
 
 
@@ -108,8 +111,8 @@ def test_unbounded_work_is_abandoned_with_504(vocab_root: Path, monkeypatch) -> 
     monkeypatch.setattr(serve, "REQUEST_TIMEOUT_S", 0.2)
     playground = serve.Playground([], root=vocab_root)
     monkeypatch.setattr(playground, "encode", lambda text, specs: time.sleep(2))
-    r = TestClient(serve.create_app(playground)).post("/api/encode", json={"text": "x", "specs": ["mixed-400"]})
-    assert r.status_code == 504 and "longer than 0.2 s" in r.json()["error"]
+    r = TestClient(serve.create_app(playground), base_url=BASE).post("/api/encode", json={"text": "x", "specs": ["mixed-400"]})
+    assert r.status_code == 504 and "longer than 0.2 s and was cancelled" in r.json()["error"]
 
 
 def test_page_and_its_css_are_served(client: TestClient) -> None:
