@@ -86,7 +86,8 @@ class GuardedH11Protocol(H11Protocol):
         """uvicorn's answer to a malformed request, as JSON ``{"error": ...}``."""
         self._headers_done()
         body = json.dumps({"error": f"bad HTTP request: {msg}"}).encode()
-        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close"),
+                   (b"content-length", str(len(body)).encode())]
         try:
             self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers,
                                                              reason=b"Bad Request")) or b"")
