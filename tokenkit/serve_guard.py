@@ -53,11 +53,20 @@ def normalise_name(name: str) -> str:
         return name
 
 
+def is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 class Guard:
     """Refuse foreign hosts, cross-origin writes, non-JSON posts and overload, in JSON.
 
-    ``hosts`` are extra names (the ``--host`` given); the loopback names and the address the
-    connection arrived on are always allowed, each only with the port the server listens on.
+    ``hosts`` are extra names (the ``--host`` given); the loopback names and the IP address the
+    connection arrived on (so ``--host 0.0.0.0`` serves http://LAN-IP:PORT/) are always allowed,
+    each only with the port the server listens on. Names that merely resolve here are not.
     """
 
     def __init__(self, app: ASGIApp, hosts: Iterable[str] = (), max_in_flight: int | None = None) -> None:
@@ -70,7 +79,7 @@ class Guard:
     def allowed(self, name: str, port: int | None, scope: Scope) -> bool:
         server = scope.get("server") or (None, None)
         names = set(self.names)
-        if server[0]:
+        if server[0] and is_ip(str(server[0])):  # the local address a socket connected to
             names.add(normalise_name(str(server[0])))
         expected_port = server[1] if server[1] is not None else 80
         return normalise_name(name) in names and (port if port is not None else 80) == expected_port
