@@ -210,7 +210,6 @@ def test_a_504_stops_the_work_and_the_server_goes_idle() -> None:
         time.sleep(1.5)
         idle = cpu_seconds(proc) - start
         assert idle < 0.2, f"the server used {idle:.2f} s of CPU in 1.5 s after the 504"
-        assert not any(t.name == "tokenkit-serve-work" for t in threading.enumerate())
         # both worker slots are free again: two more requests each get their own 504, not a wait
         results: list[int] = []
         threads = [threading.Thread(target=lambda: results.append(
