@@ -33,7 +33,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -143,11 +143,14 @@ async def read_body(request: Request) -> dict[str, Any]:
                        f"{MAX_BODY_BYTES:,} bytes (texts up to {MAX_TEXT_CHARS:,} characters)", 413)
     chunks, size = [], 0
     with anyio.move_on_after(BODY_TIMEOUT_S) as scope:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise ApiError(f"request body is over the limit of {MAX_BODY_BYTES:,} bytes", 413)
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise ApiError(f"request body is over the limit of {MAX_BODY_BYTES:,} bytes", 413)
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise ApiError("the client closed the connection before its body was complete") from None
     if scope.cancelled_caught:
         raise ApiError(f"request body did not arrive within {BODY_TIMEOUT_S:g} s", 408)
     try:

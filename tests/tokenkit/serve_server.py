@@ -28,6 +28,7 @@ class BusyPlayground(serve.Playground):
 def main() -> None:
     settings = json.loads(os.environ.get("TOKENKIT_TEST_SERVER", "{}"))
     for module, name in ((serve_protocol, "HEADER_TIMEOUT_S"), (serve_protocol, "MAX_PENDING"),
+                         (serve_protocol, "MAX_PENDING_BODIES"),
                          (serve, "REQUEST_TIMEOUT_S"), (serve, "BODY_TIMEOUT_S"),
                          (serve_guard, "MAX_IN_FLIGHT"), (serve_work, "CANCEL_GRACE_S")):
         if name in settings:

@@ -85,6 +85,17 @@ def slow_sockets(port: int, n: int) -> list[socket.socket]:
     return socks
 
 
+def slow_bodies(port: int, n: int) -> list[socket.socket]:
+    """``n`` posts whose headers are complete but whose body never is."""
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"POST /api/decode HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: "
+                  b"application/json\r\nContent-Length: 100\r\n\r\n{\"sp" % port)
+        socks.append(s)
+    return socks
+
+
 def read_answer(s: socket.socket) -> tuple[bytes, Any]:
     """The head and JSON body of one raw HTTP answer on ``s``."""
     data = b""
@@ -132,6 +143,22 @@ def test_past_the_cap_the_oldest_slow_sockets_are_closed() -> None:
         try:
             assert request(port, "GET", "/api/vocabularies", timeout=5)[0] == 200
             assert all(is_closed(s, 2) for s in socks[:10])
+            assert not any(is_closed(s, 0.05) for s in socks[-5:])
+        finally:
+            for s in socks:
+                s.close()
+
+
+def test_slow_bodies_do_not_starve_either() -> None:
+    with server() as (port, _):  # 80 slow bodies: more than the 64 requests handled at once
+        socks = slow_bodies(port, 80)
+        try:
+            time.sleep(0.3)
+            status, _, data = request(port, "GET", "/api/vocabularies", timeout=5)
+            assert status == 200 and "vocabularies" in data
+            assert request(port, "POST", "/api/decode", b'{"spec": "gpt2", "ids": []}',
+                           {"Content-Type": "application/json"})[0] != 503
+            assert all(is_closed(s, 2) for s in socks[:40])  # past the cap of 32: oldest closed
             assert not any(is_closed(s, 0.05) for s in socks[-5:])
         finally:
             for s in socks:
