@@ -274,3 +274,9 @@ def test_a_malformed_request_gets_a_json_400() -> None:
         s.close()
         assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head
         assert "bad HTTP request" in data["error"]
+        # headers over 16 KiB are refused the same way, before the deadline
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Big: " % port + b"a" * 20_000)
+        head, data = read_answer(s)
+        s.close()
+        assert head.startswith(b"HTTP/1.1 400") and "bad HTTP request" in data["error"]
