@@ -221,7 +221,7 @@ def cpu_seconds(proc: psutil.Process) -> float:
 
 
 def test_a_504_stops_the_work_and_the_server_goes_idle() -> None:
-    with server(busy=True, REQUEST_TIMEOUT_S=1.0) as (port, popen):
+    with server(busy=True, REQUEST_TIMEOUT_S=2.0) as (port, popen):
         proc = psutil.Process(popen.pid)
         body = json.dumps({"text": "x", "specs": ["gpt2"]}).encode()
         headers = {"Content-Type": "application/json"}
@@ -229,7 +229,7 @@ def test_a_504_stops_the_work_and_the_server_goes_idle() -> None:
         t0 = time.monotonic()
         status, _, data = request(port, "POST", "/api/encode", body, headers)
         assert status == 504 and "was cancelled" in data["error"]
-        assert time.monotonic() - t0 < 3
+        assert time.monotonic() - t0 < 4.5
         busy = cpu_seconds(proc) - before
         assert busy > 0.3, f"the stand-in work used only {busy:.2f} s of CPU: nothing to cancel"
         time.sleep(0.5)
@@ -246,7 +246,7 @@ def test_a_504_stops_the_work_and_the_server_goes_idle() -> None:
             t.start()
         for t in threads:
             t.join(timeout=10)
-        assert results == [504, 504] and time.monotonic() - t0 < 3
+        assert results == [504, 504] and time.monotonic() - t0 < 4.5
 
 
 def test_overload_answers_503_in_json() -> None:
@@ -257,8 +257,12 @@ def test_overload_answers_503_in_json() -> None:
                    for _ in range(2)]
         for t in threads:
             t.start()
-        time.sleep(0.7)
-        status, answer_headers, data = request(port, "GET", "/api/vocabularies")
+        deadline = time.monotonic() + 2.5  # the two busy requests hold their slots for 3 s
+        while True:
+            status, answer_headers, data = request(port, "GET", "/api/vocabularies")
+            if status != 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         assert status == 503 and "busy (2 requests at once)" in data["error"]
         assert answer_headers.get("retry-after") == "1"
         for t in threads:
