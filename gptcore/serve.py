@@ -4,7 +4,7 @@ tokenkit serves the page and the vocabulary API (:mod:`tokenkit.serve`) and neve
 gptcore; this module loads a checkpoint or run once and adds ``/api/next`` (the top-k next-token
 distribution) and ``/api/sample`` (seeded sampling) through :func:`tokenkit.serve.create_app`'s
 ``model_routes``. Both share the page's worker limiter, body limits and 504 time-out, and one
-forward pass runs at a time.
+forward pass runs at a time. A 504 cancels the work between tokens (tokenkit.serve_work).
 """
 
 from __future__ import annotations
@@ -112,8 +112,10 @@ def model_routes(session: ModelSession, limiter: anyio.CapacityLimiter) -> list[
             Route("/api/sample", json_endpoint(sample), methods=["POST"])]
 
 
-def build_app(model: str, specs: Sequence[str] = (), root: str | Path = ".") -> Starlette:
-    """The playground for ``model`` (loaded now, so errors come first) beside ``specs``."""
+def build_app(model: str, specs: Sequence[str] = (), root: str | Path = ".",
+              hosts: Sequence[str] = ()) -> Starlette:
+    """The playground for ``model`` (loaded now, so errors come first) beside ``specs``;
+    ``hosts`` as in :func:`tokenkit.serve.create_app`."""
     session = ModelSession.load(model)
-    return create_app(Playground(specs, root), model_info=session.info(),
+    return create_app(Playground(specs, root), model_info=session.info(), hosts=hosts,
                       model_routes=lambda limiter: model_routes(session, limiter))

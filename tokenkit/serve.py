@@ -2,10 +2,16 @@
 
 One Starlette app, one static page (``tokenkit/static/playground.html``), nothing imported by
 the library. Every vocabulary is loaded once and cached; every request is bounded: bodies
-over :data:`MAX_BODY_BYTES` and texts over :data:`MAX_TEXT_CHARS` are refused, work runs in
-worker threads (at most :data:`WORKERS` at a time) and answers 504 after
-:data:`REQUEST_TIMEOUT_S`. Errors are JSON ``{"error": "..."}`` with one line that names the
-value at fault; nothing a client sends can stop the server.
+over :data:`MAX_BODY_BYTES` and texts over :data:`MAX_TEXT_CHARS` are refused, bodies must
+arrive within :data:`BODY_TIMEOUT_S`, work runs in worker threads (at most :data:`WORKERS` at a
+time) and answers 504 after :data:`REQUEST_TIMEOUT_S`, cancelling the work
+(:mod:`tokenkit.serve_work`). Every error, 404 and 405 included, is JSON ``{"error": "..."}``
+with one line that names the value at fault; nothing a client sends can stop the server.
+
+Hostile clients: :class:`tokenkit.serve_guard.Guard` refuses foreign ``Host`` headers (DNS
+rebinding), cross-origin and non-JSON posts (CSRF) and overload, and :func:`run` serves with
+:class:`tokenkit.serve_protocol.GuardedH11Protocol`, which closes connections that do not
+finish their headers in time (slowloris).
 
 Only vocabularies from :meth:`Playground.available` can be asked for, so the API never opens
 arbitrary paths. The page also draws a model's next-token chart and samples when the app is
@@ -25,13 +31,17 @@ from typing import Any
 
 import anyio
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 import tokenkit
 from tokenkit.errors import TokenkitError
 from tokenkit.render import CSS, to_html, view
+from tokenkit.serve_guard import Guard, error_response
+from tokenkit.serve_work import run_cancellable
 from tokenkit.vocabulary import METADATA_FILE, Vocabulary
 
 BUILTIN_SPECS = ("gpt2", "tiktoken:cl100k_base")
@@ -41,6 +51,7 @@ MAX_BODY_BYTES = 4 * MAX_TEXT_CHARS + 64_000  # every character may take 4 UTF-8
 MAX_NEW_TOKENS = 200
 MAX_TOP_K = 100
 REQUEST_TIMEOUT_S = 20.0
+BODY_TIMEOUT_S = 10.0  # a body trickled slower than this is refused (408), freeing its slot
 WORKERS = 2
 
 SAMPLES = {
@@ -131,11 +142,17 @@ async def read_body(request: Request) -> dict[str, Any]:
         raise ApiError(f"request body of {int(declared):,} bytes is over the limit of "
                        f"{MAX_BODY_BYTES:,} bytes (texts up to {MAX_TEXT_CHARS:,} characters)", 413)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(f"request body is over the limit of {MAX_BODY_BYTES:,} bytes", 413)
-        chunks.append(chunk)
+    with anyio.move_on_after(BODY_TIMEOUT_S) as scope:
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise ApiError(f"request body is over the limit of {MAX_BODY_BYTES:,} bytes", 413)
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise ApiError("the client closed the connection before its body was complete") from None
+    if scope.cancelled_caught:
+        raise ApiError(f"request body did not arrive within {BODY_TIMEOUT_S:g} s", 408)
     try:
         data = json.loads(b"".join(chunks) or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -168,13 +185,12 @@ def read_number(data: dict[str, Any], key: str, default: float | None, lo: float
 
 
 async def run_blocking(fn: Callable[[], Any], limiter: anyio.CapacityLimiter) -> Any:
-    """Run blocking work in a worker thread, giving up (504) after REQUEST_TIMEOUT_S."""
-    with anyio.move_on_after(REQUEST_TIMEOUT_S) as scope:
-        return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True, limiter=limiter)
-    if scope.cancelled_caught:
-        raise ApiError(f"request took longer than {REQUEST_TIMEOUT_S:g} s and was abandoned; "
+    """Run blocking work in a worker thread; after REQUEST_TIMEOUT_S cancel it and answer 504."""
+    done, result = await run_cancellable(fn, limiter, REQUEST_TIMEOUT_S)
+    if not done:
+        raise ApiError(f"request took longer than {REQUEST_TIMEOUT_S:g} s and was cancelled; "
                        "try a shorter text", 504)
-    raise AssertionError("unreachable")
+    return result
 
 
 # -- the app -------------------------------------------------------------------------------------
@@ -200,12 +216,27 @@ def json_endpoint(handler: Callable[[Request], Any]) -> Callable[[Request], Any]
     return wrapped
 
 
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (404 unknown path, 405 wrong method) as ``{"error": ...}``."""
+    assert isinstance(exc, HTTPException)
+    detail = {404: f"no such page or endpoint: {request.url.path}",
+              405: f"{request.method} is not allowed on {request.url.path} "
+                   f"(allowed: {(exc.headers or {}).get('Allow', 'none')})"}
+    return error_response(exc.status_code, detail.get(exc.status_code, str(exc.detail)), exc.headers)
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    first = (str(exc).splitlines() or [""])[0]
+    return error_response(500, f"internal error: {type(exc).__name__}: {first}")
+
+
 def create_app(playground: Playground, *, model_routes: RouteFactory | None = None,
-               model_info: dict[str, Any] | None = None) -> Starlette:
+               model_info: dict[str, Any] | None = None, hosts: Sequence[str] = ()) -> Starlette:
     """The Starlette app: the page, its CSS and the JSON API (documented in docs/playground.md).
 
     ``model_routes`` adds the model endpoints (``/api/next``, ``/api/sample``) and
     ``model_info`` is what ``/api/vocabularies`` reports as ``"model"``; gptcore supplies both.
+    ``hosts`` are names besides loopback that the page may be opened as (the ``--host`` given).
     """
     limiter = anyio.CapacityLimiter(WORKERS)
     page = files("tokenkit").joinpath("static/playground.html").read_text(encoding="utf-8")
@@ -262,17 +293,28 @@ def create_app(playground: Playground, *, model_routes: RouteFactory | None = No
     else:
         routes += [Route(path, json_endpoint(no_model), methods=["POST"])
                    for path in ("/api/next", "/api/sample")]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(Guard, hosts=hosts)],
+                     exception_handlers={HTTPException: http_error, Exception: internal_error})
 
 
-def build_app(specs: Sequence[str] = (), root: str | Path = ".") -> Starlette:
+def build_app(specs: Sequence[str] = (), root: str | Path = ".",
+              hosts: Sequence[str] = ()) -> Starlette:
     """The app for ``tokenkit serve``: vocabularies only (``gptcore serve`` adds a model)."""
-    return create_app(Playground(specs, root))
+    return create_app(Playground(specs, root), hosts=hosts)
+
+
+def server(app: Starlette, host: str, port: int) -> Any:
+    """The ``uvicorn.Server`` for ``app``: h11 with a header deadline (slow clients are closed,
+    not counted against a connection limit; the app's :class:`Guard` bounds requests)."""
+    import uvicorn
+
+    from tokenkit.serve_protocol import MAX_HEADER_BYTES, GuardedH11Protocol  # lazy: uvicorn
+
+    return uvicorn.Server(uvicorn.Config(
+        app, host=host, port=port, log_level="warning", http=GuardedH11Protocol,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES, timeout_keep_alive=5))
 
 
 def run(app: Starlette, host: str, port: int) -> None:
-    """Serve ``app`` with uvicorn until interrupted."""
-    import uvicorn
-
-    uvicorn.run(app, host=host, port=port, log_level="warning",
-                limit_concurrency=64, timeout_keep_alive=5)
+    """Serve ``app`` until interrupted."""
+    server(app, host, port).run()

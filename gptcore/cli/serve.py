@@ -31,7 +31,7 @@ def serve_cmd(model: str, vocabs: tuple[str, ...], port: int, host: str) -> None
     except ImportError as e:
         raise GptcoreError(f"gptcore serve needs the [serve] extra ({e.name} is missing): "
                            "pip install 'tokenkit-gptcore[serve]'") from None
-    app = server.build_app(model, vocabs)
+    app = server.build_app(model, vocabs, hosts=(host,))
     if host not in LOOPBACK:
         note(f"warning: binding {host} makes the playground reachable from other machines")
     shown = f"[{host}]" if ":" in host else host

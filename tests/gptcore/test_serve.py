@@ -28,13 +28,18 @@ def vocab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model_client(vocab_root: Path, tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+def checkpoint(vocab_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     size = mixed_vocab("hf").vocab_size
     model = testing.build_tiny("gpt2", dict(vocab_size=size, context_length=16, emb_dim=16,
                                             n_layers=2, n_heads=2))
-    path = save_checkpoint(tmp_path_factory.mktemp("run") / "ckpt", model,
+    return save_checkpoint(tmp_path_factory.mktemp("run") / "ckpt", model,
                            vocabulary=str(vocab_root / "mixed-400"))
-    return TestClient(serve.build_app(str(path), [], root=vocab_root))
+
+
+@pytest.fixture(scope="module")
+def model_client(vocab_root: Path, checkpoint: Path) -> TestClient:
+    path = checkpoint
+    return TestClient(serve.build_app(str(path), [], root=vocab_root), base_url="http://127.0.0.1:8000")
 
 
 def test_next_and_sample_with_a_gptcore_checkpoint(model_client: TestClient) -> None:
@@ -81,3 +86,31 @@ def test_cli_serve_refuses_a_bad_model_in_one_line(tmp_path: Path) -> None:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and str(tmp_path / "missing") in lines[0], lines
     assert not (tmp_path / "missing").exists()
+
+
+def test_a_504_stops_sampling_between_tokens(vocab_root: Path, checkpoint: Path, monkeypatch) -> None:
+    import time
+
+    from tokenkit import serve as tk_serve
+
+    session = serve.ModelSession.load(str(checkpoint))
+    passes: list[float] = []
+
+    def slow_forward(module, args) -> None:  # 10 ms a token: 200 tokens would take 2 s
+        passes.append(time.monotonic())
+        time.sleep(0.01)
+
+    session.model.register_forward_pre_hook(slow_forward)
+    monkeypatch.setattr(tk_serve, "REQUEST_TIMEOUT_S", 0.3)
+    app = tk_serve.create_app(tk_serve.Playground([], root=vocab_root),
+                              model_routes=lambda limiter: serve.model_routes(session, limiter))
+    client = TestClient(app, base_url="http://127.0.0.1:8000")
+    r = client.post("/api/sample", json={"text": "the fox", "max_new_tokens": 200, "seed": 1})
+    assert r.status_code == 504 and "was cancelled" in r.json()["error"]
+    answered = time.monotonic()
+    time.sleep(0.5)
+    assert 0 < len(passes) < 200 and passes[-1] < answered + 0.05, "sampling went on after the 504"
+    # the model's lock was released: the next request samples normally
+    monkeypatch.setattr(tk_serve, "REQUEST_TIMEOUT_S", 20.0)
+    ok = client.post("/api/sample", json={"text": "the fox", "max_new_tokens": 3, "seed": 1})
+    assert ok.status_code == 200 and len(ok.json()["ids"]) == 3

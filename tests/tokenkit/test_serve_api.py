@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("starlette", reason="the [serve] extra is not installed")
 pytest.importorskip("httpx", reason="starlette's TestClient needs httpx")
@@ -14,6 +16,8 @@ from starlette.testclient import TestClient  # noqa: E402
 from tests.tokenkit.helpers import mixed_vocab  # noqa: E402
 from tokenkit import serve  # noqa: E402
 from tokenkit.render import view  # noqa: E402
+
+BASE = "http://127.0.0.1:8000"  # the Host the guard accepts (TestClient's "testserver" is not)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +31,7 @@ def vocab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(vocab_root: Path) -> TestClient:
-    return TestClient(serve.create_app(serve.Playground([], root=vocab_root)))
+    return TestClient(serve.create_app(serve.Playground([], root=vocab_root)), base_url=BASE)
 
 
 def test_lists_trained_directories_and_builtins(client: TestClient) -> None:
@@ -82,7 +86,8 @@ def test_a_ten_megabyte_paste_is_refused_before_it_is_read(client: TestClient) -
 
 
 def test_not_json_and_not_an_object(client: TestClient) -> None:
-    assert "not valid JSON" in client.post("/api/encode", content=b"{oops").json()["error"]
+    r = client.post("/api/encode", content=b"{oops", headers={"content-type": "application/json"})
+    assert "not valid JSON" in r.json()["error"]
     assert "JSON object" in client.post("/api/encode", json=[1, 2]).json()["error"]
 
 
@@ -108,8 +113,8 @@ def test_unbounded_work_is_abandoned_with_504(vocab_root: Path, monkeypatch) -> 
     monkeypatch.setattr(serve, "REQUEST_TIMEOUT_S", 0.2)
     playground = serve.Playground([], root=vocab_root)
     monkeypatch.setattr(playground, "encode", lambda text, specs: time.sleep(2))
-    r = TestClient(serve.create_app(playground)).post("/api/encode", json={"text": "x", "specs": ["mixed-400"]})
-    assert r.status_code == 504 and "longer than 0.2 s" in r.json()["error"]
+    r = TestClient(serve.create_app(playground), base_url=BASE).post("/api/encode", json={"text": "x", "specs": ["mixed-400"]})
+    assert r.status_code == 504 and "longer than 0.2 s and was cancelled" in r.json()["error"]
 
 
 def test_page_and_its_css_are_served(client: TestClient) -> None:
@@ -130,3 +135,65 @@ def test_cli_serve_points_a_model_to_gptcore_serve(tmp_path: Path) -> None:
     assert result.output.strip().splitlines() == [
         "Error: tokenkit serve shows vocabularies only; with a model run `gptcore serve runs/x gpt2`"]
     assert sorted(tmp_path.iterdir()) == before
+
+
+# -- every refusal is JSON, and the guard's rules (hostile clients on a real server:
+#    test_serve_hostile.py) ------------------------------------------------------------------
+def test_unknown_paths_and_wrong_methods_answer_json(client: TestClient) -> None:
+    r = client.get("/nope")
+    assert r.status_code == 404 and r.json() == {"error": "no such page or endpoint: /nope"}
+    r = client.get("/api/encode")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert r.json() == {"error": "GET is not allowed on /api/encode (allowed: POST)"}
+    r = client.post("/api/vocabularies", json={})
+    assert r.status_code == 405 and "POST is not allowed on /api/vocabularies" in r.json()["error"]
+
+
+@pytest.mark.parametrize("headers, status, message", [
+    ({"content-type": "text/plain"}, 415, "Content-Type must be application/json, got 'text/plain'"),
+    ({"content-type": "multipart/form-data; boundary=x"}, 415, "got 'multipart/form-data'"),
+    ({"content-type": "application/json", "origin": "http://evil.example"}, 403, "another origin"),
+    ({"content-type": "application/json", "origin": "https://127.0.0.1:8000"}, 403, "another origin"),
+    ({"content-type": "application/json", "sec-fetch-site": "cross-site"}, 403, "cross-site"),
+    ({"content-type": "application/json", "host": "evil.example:8000"}, 421, "not this playground"),
+    ({"content-type": "application/json", "host": "127.0.0.1:9999"}, 421, "not this playground"),
+])
+def test_cross_origin_and_non_json_posts_are_refused_in_json(client: TestClient, headers, status: int,
+                                                             message: str) -> None:
+    body = b'{"spec": "mixed-400", "ids": [1]}'
+    r = client.post("/api/decode", content=body, headers=headers)
+    assert r.status_code == status and message in r.json()["error"]
+    ok = client.post("/api/decode", content=body, headers={"content-type": "application/json; charset=utf-8",
+                                                           "origin": BASE, "sec-fetch-site": "same-origin"})
+    assert ok.status_code == 200
+
+
+def test_the_host_given_is_served_besides_loopback(vocab_root: Path) -> None:
+    app = serve.create_app(serve.Playground([], root=vocab_root), hosts=["Box.lan"])
+    for base, status in (("http://box.lan:8000", 200), ("http://[::1]:8000", 200),
+                         ("http://localhost:8000", 200), ("http://box.lan.evil.example:8000", 421)):
+        assert TestClient(app, base_url=base).get("/api/vocabularies").status_code == status, base
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.from_regex(r"[a-z0-9.-]{1,30}", fullmatch=True), port=st.integers(1, 65535))
+def test_only_this_servers_names_and_port_pass_the_host_check(name: str, port: int) -> None:
+    from tokenkit.serve_guard import Guard
+
+    guard = Guard(app=None, hosts=["box.lan"])
+    scope = {"type": "http", "method": "GET", "server": ("127.0.0.1", 8000),
+             "headers": [(b"host", f"{name}:{port}".encode())]}
+    mine = name.rstrip(".") in ("127.0.0.1", "localhost", "box.lan") and port == 8000
+    assert (guard.refusal(scope) is None) == mine
+
+
+def test_a_bug_in_a_route_answers_500_in_json(vocab_root: Path) -> None:
+    from starlette.routing import Route
+
+    async def boom(request):
+        raise RuntimeError("broken\nsecond line")
+
+    app = serve.create_app(serve.Playground([], root=vocab_root),
+                           model_routes=lambda limiter: [Route("/api/next", boom, methods=["POST"])])
+    r = TestClient(app, base_url=BASE, raise_server_exceptions=False).post("/api/next", json={})
+    assert r.status_code == 500 and r.json() == {"error": "internal error: RuntimeError: broken"}

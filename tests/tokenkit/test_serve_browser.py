@@ -55,15 +55,13 @@ def vocab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server_url(vocab_root: Path) -> Iterator[str]:
-    import uvicorn
-
-    from tokenkit.serve import Playground, create_app
+    from tokenkit.serve import Playground, create_app, server as make_server
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(Playground([], root=vocab_root)),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    # the settings `tokenkit serve` uses: guarded h11 protocol, Host/Origin checks
+    server = make_server(create_app(Playground([], root=vocab_root)), "127.0.0.1", port)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -33,7 +33,7 @@ def serve(vocabs: tuple[str, ...], port: int, host: str, model: str | None) -> N
     except ImportError as e:
         raise click.ClickException(f"tokenkit serve needs the [serve] extra ({e.name} is missing): "
                                    "pip install 'tokenkit-gptcore[serve]'") from None
-    app = server.build_app(vocabs)
+    app = server.build_app(vocabs, hosts=(host,))
     if host not in LOOPBACK:
         err.print(f"warning: binding {host} makes the playground reachable from other machines")
     shown = f"[{host}]" if ":" in host else host
