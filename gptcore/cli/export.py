@@ -10,7 +10,8 @@ from gptcore.cli.common import LOADER, MODEL_ARG, SETS, TOKENIZER, load_model, s
 from gptcore.cli.console import echo
 from gptcore.data.vocab import load_vocabulary
 from gptcore.errors import GptcoreError
-from gptcore.export.writer import export
+from gptcore.export.writer import EXPORT_KIND, export
+from gptcore.ownership import check_output
 from gptcore.generation.decoding import check_vocabulary
 from gptcore.runs.directory import check_fingerprint
 
@@ -22,7 +23,8 @@ from gptcore.runs.directory import check_fingerprint
 @TOKENIZER
 @LOADER
 @SETS
-@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@click.option("--force", is_flag=True,
+              help="Replace OUT when it holds an earlier export (never another directory, nor MODEL).")
 def export_cmd(model: str, out: Path, fmt: str, tokenizer: str | None, loader: str | None,
                sets: tuple[str, ...], force: bool) -> None:
     """Write MODEL in another format (hf: a directory transformers loads, with the tokenizer).
@@ -32,10 +34,12 @@ def export_cmd(model: str, out: Path, fmt: str, tokenizer: str | None, loader: s
     """
     if not Path(model).exists():
         raise GptcoreError(f"model not found: {model}")
+    inputs = [model] + ([tokenizer] if tokenizer else [])
+    check_output(out, EXPORT_KIND, force=force, flag="OUT", inputs=inputs, swap=True)  # before loading
     net, stored = load_model(model, loader, None, split_sets(sets))
     spec = tokenizer or stored
     vocab = load_vocabulary(spec) if spec else None
     if vocab is not None:
         check_vocabulary(net, vocab)
         check_fingerprint(net, vocab, model)
-    echo(f"wrote {export(net, fmt, out, force=force, vocab=vocab)}")
+    echo(f"wrote {export(net, fmt, out, force=force, vocab=vocab, inputs=inputs)}")

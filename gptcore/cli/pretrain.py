@@ -13,7 +13,6 @@ Runs the same under ``torchrun --nproc_per_node N -m gptcore pretrain ...``.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,8 @@ from gptcore.errors import GptcoreError, one_line
 from gptcore.generation.decoding import check_vocabulary
 from gptcore.platform import registry
 from gptcore.runs.checkpoint import load_checkpoint
-from gptcore.runs.directory import DATA, Run
+from gptcore.data.vocab import check_contained
+from gptcore.runs.directory import CONFIG, DATA, VOCAB, Run
 from gptcore.training.config import ORDERS, SCHEDULES, TrainConfig
 from gptcore.training.distributed import DEVICES, setup, teardown
 from gptcore.training.hostmemory import keep_freed_blocks
@@ -78,7 +78,8 @@ def _flag(name: str) -> str:
 @click.option("--recipe", default=None, type=click.Choice(sorted(RECIPES)),
               help="Named set of flag values (flags given still win).")
 @click.option("--resume", "resume", is_flag=True, help="Continue the run in OUT from its latest checkpoint.")
-@click.option("--force", is_flag=True, help="Start over in an OUT that holds a run (deletes it).")
+@click.option("--force", is_flag=True,
+              help="Start over in an OUT that holds a run of gptcore's (deletes it; never another directory).")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--compile/--no-compile", "compile", default=default(T, "compile"), help="torch.compile the model.")
 @click.option("--bf16/--fp32", "bf16", default=default(T, "bf16"), help="bf16 autocast [auto: where the device has native bf16: CUDA, or a CPU with AVX512-BF16 or AMX].")
@@ -112,8 +113,9 @@ def _flag(name: str) -> str:
               help="First eval after this many updates (0 = before training).")
 @click.option("--eval-batches", type=int, default=default(T, "eval_batches"), show_default=True)
 @click.option("--log-every", type=int, default=default(T, "log_every"), show_default=True)
-@click.option("--checkpoint-every", type=int, default=default(T, "checkpoint_every"), show_default=True,
-              help="Also at the last step; 0 = only there.")
+@click.option("--checkpoint-every", default=default(T, "checkpoint_every"), show_default=True,
+              help="Steps (200) or training time (10m, 600s, 1h) between checkpoints; always also "
+                   "after the last step; 0 = only there. A killed run resumes from the last one.")
 @click.option("--keep-last", type=int, default=default(T, "keep_last"), show_default=True,
               help="Checkpoints kept (0 = all).")
 @click.option("--sample-prompt", default=default(T, "sample_prompt"), show_default=True)
@@ -195,20 +197,48 @@ def _train_config(options: dict[str, Any]) -> TrainConfig:
     return cfg
 
 
-def _shards(options: dict[str, Any], vocab: Any, run: Run, context_length: int, resuming: bool
-            ) -> tuple[TokenShards, str]:
+def _prepared(options: dict[str, Any]) -> str | None:
+    """The one prepared shard directory given as --data, if that is what was given."""
+    sources = list(options["data"])
+    return sources[0] if len(sources) == 1 and (Path(sources[0]) / MANIFEST).is_file() else None
+
+
+def _data_ref(options: dict[str, Any]) -> str:
+    """What config.json records as the run's data: the prepared directory, or RUN/data."""
+    prepared = _prepared(options)
+    return str(Path(prepared).resolve()) if prepared else DATA
+
+
+def _open_given(path: str, vocab: Any, model: torch.nn.Module) -> TokenShards:
+    """A prepared --data directory, checked before anything is written: its vocabulary and
+    every id in it (an id the embedding lacks would fail only inside a training step)."""
+    shards = TokenShards(path)
+    shards.check_vocabulary(vocab)
+    shards.check_ids(model.config.vocab_size)
+    return shards
+
+
+def _shards(options: dict[str, Any], vocab: Any, run: Run, context_length: int, resuming: bool,
+            model: torch.nn.Module) -> TokenShards:
     """A prepared directory given as --data, or shards prepared into RUN/data (reused when current;
     on --resume, sources that changed since are refused rather than re-encoded)."""
     sources = list(options["data"])
     if not sources:
         raise GptcoreError("give --data (text files, directories, corpus names or a prepared directory)")
-    if len(sources) == 1 and (Path(sources[0]) / MANIFEST).is_file():
-        shards = TokenShards(sources[0])
-        shards.check_vocabulary(vocab)
-        return shards, str(Path(sources[0]).resolve())
+    prepared = _prepared(options)
+    if prepared:
+        return _open_given(prepared, vocab, model)
     prepare(vocab, sources, run.path / DATA, val_fraction=options["val_fraction"],
             context_length=context_length, force=not resuming)
-    return TokenShards(run.path / DATA), DATA
+    shards = TokenShards(run.path / DATA)
+    shards.check_ids(model.config.vocab_size)
+    return shards
+
+
+def _check_seq_len(model: torch.nn.Module, seq_len: int) -> None:
+    context = model.config.context_length
+    if seq_len > context:
+        raise GptcoreError(f"--seq-len {seq_len} exceeds the model's context_length {context}")
 
 
 def _new_model(options: dict[str, Any], vocab_size: int, seed: int) -> torch.nn.Module:
@@ -222,43 +252,87 @@ def _new_model(options: dict[str, Any], vocab_size: int, seed: int) -> torch.nn.
         raise GptcoreError(f"invalid model config: {one_line(exc)}") from None
 
 
+def _run_vocabulary(run: Run, options: dict[str, Any], stored: dict[str, Any]) -> Any:
+    """The run's own vocabulary copy (or, for a run killed before it was copied, the one its
+    options name), checked against the sha256 config.json recorded."""
+    source = run.vocab_path if run.vocab_path.exists() else options.get("tokenizer")
+    if source is None:
+        raise GptcoreError(f"{run.vocab_path} is missing and the run records no --tokenizer")
+    if run.vocab_path.exists():
+        check_contained(run.vocab_path)
+    vocab = load_vocabulary(source)
+    if vocabulary_sha256(vocab) != stored.get("vocabulary_sha256"):
+        raise GptcoreError(f"{source} changed since the run started (sha256 differs)")
+    if not run.vocab_path.exists() and run.locked:
+        run.save_vocabulary(vocab)
+    return vocab
+
+
+def _record(params: dict[str, Any], options: dict[str, Any], model: torch.nn.Module, vocab: Any,
+            world_size: int) -> dict[str, Any]:
+    return {"options": {k: _norm(v) for k, v in options.items()}, "recipe": params["recipe"],
+            "model": {"architecture": registry.architecture_for(model).name,
+                      "config": dataclasses.asdict(model.config)},
+            "data": _data_ref(options), "vocabulary_sha256": vocabulary_sha256(vocab), "world_size": world_size}
+
+
 def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
+    """Every option is checked before anything is written; then the run directory is created,
+    replaced (``--force``, a run of ours only), taken over (a run of ours that never completed
+    a checkpoint) or resumed (from its latest checkpoint, or from the start when it has none)."""
     out: Path = params["out"]
     resuming = bool(params["resume"])
+    ckpt = None
     if params["recipe"] and resuming:
         raise GptcoreError("--recipe starts a run; --resume takes the run's stored options")
-    if not resuming:  # validate what needs no file before anything is written
+    if not resuming:  # validate what needs no run before anything is written
         options, notes = _options(params, given, None)
         cfg = _train_config(options)
         if not 0 < options["val_fraction"] < 1:
             raise GptcoreError(f"--val-fraction must be between 0 and 1 (exclusive), got {options['val_fraction']}")
         if options["tokenizer"] is None:
             raise GptcoreError("give --tokenizer (a vocabulary path, or a name such as gpt2)")
+        if not options["data"]:
+            raise GptcoreError("give --data (text files, directories, corpus names or a prepared directory)")
         vocab = load_vocabulary(options["tokenizer"])
         model = _new_model(options, vocab.vocab_size, cfg.seed)
         check_vocabulary(model, vocab)
-    fresh = not out.exists() or (out.is_dir() and not any(out.iterdir()))
-    run = Run.create(out, resume=resuming, force=bool(params["force"])) if where.is_main else Run(out)
+        seq_len = cfg.seq_len or model.config.context_length
+        _check_seq_len(model, seq_len)
+        accum = cfg.accumulation(seq_len, where.world_size)
+        if _prepared(options) and where.is_main:
+            given_shards = _open_given(_prepared(options), vocab, model)
+            given_shards.plan("train", batch_size=cfg.batch_size * accum, context_length=seq_len,
+                              world_size=where.world_size, stride=cfg.stride)
+            given_shards.plan("val", batch_size=1, context_length=seq_len)
+    inputs = [] if resuming else [options["tokenizer"], *options["data"]]
+    run = Run.create(out, resume=resuming, force=bool(params["force"]), inputs=inputs) if where.is_main else Run(out)
     try:
         if resuming:
             options, notes = _options(params, given, run)
             cfg = _train_config(options)
             stored = run.read_config()
-            vocab = load_vocabulary(run.vocab_path)
-            if vocabulary_sha256(vocab) != stored["vocabulary_sha256"]:
-                raise GptcoreError(f"{run.vocab_path} changed since the run started (sha256 differs)")
+            vocab = _run_vocabulary(run, options, stored)
             latest = run.latest()
-            if latest is None:
-                raise GptcoreError(f"run {out} has no complete checkpoint to resume from")
-            ckpt = load_checkpoint(latest)
-            model = ckpt.model
+            if latest is None:  # it never completed a checkpoint: start it again, as first given
+                model = _new_model(options, vocab.vocab_size, cfg.seed)
+                notes.append("no checkpoint yet: starting the run again from step 0")
+                if where.is_main:
+                    run.clear(keep=(CONFIG, VOCAB, DATA))
+            else:
+                ckpt = load_checkpoint(latest)
+                model = ckpt.model
+                if where.is_main:
+                    run.truncate_metrics(ckpt.step)
             if dataclasses.asdict(model.config) != stored["model"]["config"]:
                 raise GptcoreError(f"checkpoint {latest} holds another model than {out}/config.json describes")
-            if where.is_main:
-                run.truncate_metrics(ckpt.step)
-        seq_len = cfg.seq_len or model.config.context_length
+            seq_len = cfg.seq_len or model.config.context_length
+            _check_seq_len(model, seq_len)
+        elif where.is_main and run.fresh:  # a new run: its config first, so a kill leaves a run of ours
+            run.write_config(_record(params, options, model, vocab, where.world_size))
+            run.save_vocabulary(vocab)
         if where.is_main:
-            shards, data_ref = _shards(options, vocab, run, seq_len, resuming)
+            shards = _shards(options, vocab, run, seq_len, resuming, model)
         torch.distributed.barrier() if where.enabled else None
         if not where.is_main:
             shards = TokenShards(out / DATA) if (out / DATA / MANIFEST).is_file() else TokenShards(options["data"][0])
@@ -266,22 +340,23 @@ def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
         plan = shards.plan("train", batch_size=cfg.batch_size * accum, context_length=seq_len,
                            world_size=where.world_size, stride=cfg.stride)
         shards.plan("val", batch_size=1, context_length=seq_len)
-        if not resuming and where.is_main:
-            run.clear(keep=(DATA,))
-            sha = run.save_vocabulary(vocab)
-            run.write_config({"options": {k: _norm(v) for k, v in options.items()}, "recipe": params["recipe"],
-                              "model": {"architecture": registry.architecture_for(model).name,
-                                        "config": dataclasses.asdict(model.config)},
-                              "data": data_ref, "vocabulary_sha256": sha, "world_size": where.world_size})
+        if shards.manifest.tokenizer.vocab_size > model.config.vocab_size:
+            raise GptcoreError(f"the data's vocabulary has {shards.manifest.tokenizer.vocab_size} ids; the "
+                               f"model's embedding holds {model.config.vocab_size}")
+        if not resuming and where.is_main and not run.fresh:  # replacing our run: the old one goes now
+            run.clear(keep=(CONFIG, DATA))
+            run.write_config(_record(params, options, model, vocab, where.world_size))
+            run.save_vocabulary(vocab)
     except BaseException:
-        if fresh and where.is_main and not resuming:
-            run.close()
-            shutil.rmtree(out, ignore_errors=True)  # bad input: leave nothing behind
+        if where.is_main and not resuming:
+            run.discard()  # bad input: leave the directory as it was
+        run.close()
         raise
     sha = run.read_config()["vocabulary_sha256"] if where.is_main else None
     try:
-        _report_start(where, out, options, notes, cfg, plan, seq_len, accum, model, resuming, ckpt.step if resuming else 0)
-        _fit(model, shards, cfg, vocab, where, run, ckpt if resuming else None, sha, plan)
+        _report_start(where, out, options, notes, cfg, plan, seq_len, accum, model, ckpt is not None,
+                      ckpt.step if ckpt is not None else 0)
+        _fit(model, shards, cfg, vocab, where, run, ckpt, sha, plan)
     finally:
         run.close()
 
