@@ -166,8 +166,8 @@ def check_output(out: str | os.PathLike[str], kind: Kind, *, force: bool, flag: 
         raise GptcoreError(f"{flag} {path} holds {description} and is {why}, which --force never "
                            f"replaces{advice}")
     if not force:
-        advice = f"{kind.reuse} or " if kind.reuse else ""
-        raise GptcoreError(f"{flag} {path} holds {description}; {advice}use --force to replace it")
+        advice = f"{kind.reuse}, or --force to replace it" if kind.reuse else "use --force to replace it"
+        raise GptcoreError(f"{flag} {path} holds {description}; {advice}")
     return Verdict(new=False, description=description)
 
 
