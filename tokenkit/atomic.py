@@ -109,12 +109,11 @@ def recover(target: str | os.PathLike[str], *, assume_dead: bool = False) -> boo
 
 
 def readable(target: str | os.PathLike[str]) -> Path:
-    """Where a reader finds ``target`` without changing anything: ``target`` itself, or while a
-    swap is half-done (by a live or a killed writer) its newest complete ``new`` copy, else the
-    ``old`` copy it replaces. Readers never rename or delete: a live writer's files are safe."""
+    """Where a reader finds ``target`` without changing anything: while a swap is half-done
+    (by a live or a killed writer) its newest complete ``new`` copy, as :func:`recover` would
+    choose; else ``target``; else the ``old`` copy a swap moved aside. Readers never rename or
+    delete: a live writer's files are safe."""
     target = Path(target)
-    if target.exists():
-        return target
     parent = target.parent if str(target.parent) else Path(".")
     found: dict[str, list[Path]] = {"new": [], "old": []}
     try:
@@ -127,7 +126,7 @@ def readable(target: str | os.PathLike[str]) -> Path:
             found[m["kind"]].append(entry)
     for kind in ("new", "old"):
         paths = sorted(found[kind], key=lambda p: p.lstat().st_mtime_ns, reverse=True)
-        if paths:
+        if paths and (kind == "new" or not target.exists()):
             return paths[0]
     return target
 

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from safetensors.torch import load_file, save_file
 
 from gptcore.kit import testing
-from gptcore.runs.checkpoint import save_checkpoint
+from gptcore.runs.checkpoint import file_record, save_checkpoint
 from gptcore.cli import main
 
 from tests.disk import snapshot
@@ -64,6 +64,11 @@ def edit_weights(key: str, file: str, change: Callable[[dict], None]) -> Callabl
         tensors = load_file(str(path))
         change(tensors)
         save_file(tensors, str(path))
+        meta_path = work / "bad" / "checkpoint.json"
+        if meta_path.is_file():  # a crafted checkpoint records its crafted file: the tensors are judged
+            meta = json.loads(meta_path.read_text())
+            meta["files"][file] = file_record(path)
+            meta_path.write_text(json.dumps(meta))
     return setup
 
 
