@@ -41,7 +41,8 @@ from gptcore.runs.directory import check_fingerprint
 @click.option("--context-length", type=int, default=None,
               help="Refuse splits too short for one sequence of this length.")
 @click.option("--workers", type=int, default=None, help="Encoding threads [all cores].")
-@click.option("--force", is_flag=True, help="Rebuild OUT when it holds other (stale) shards.")
+@click.option("--force", is_flag=True,
+              help="Rebuild OUT when it holds other (stale) shards (never a directory of other files).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def prepare_cmd(tokenizer: str, sources: tuple[str, ...], out: Path, val_fraction: float, seed: int,
                 context_length: int | None, workers: int | None, force: bool, as_json: bool) -> None:
@@ -99,6 +100,7 @@ def eval_cmd(model: str, sources: tuple[str, ...], tokenizer: str | None, split:
     check_fingerprint(loaded.model, vocab, model)
     if shards is not None:
         shards.check_vocabulary(vocab)
+        shards.check_ids(loaded.model.config.vocab_size)
         data: Any = shards
     else:
         data, _ = encode_sources(vocab, sources)

@@ -96,6 +96,11 @@ class TrainConfig:
             raise GptcoreError(f"--min-lr {self.min_lr} is above --lr {self.lr}: the {self.lr_schedule} "
                                "schedule would raise the rate as it decays; give --min-lr <= --lr")
         self.cadence()
+        try:
+            self.sample_prompt.encode("utf-8")
+        except UnicodeEncodeError:
+            raise GptcoreError(f"--sample-prompt {self.sample_prompt!r} is not valid Unicode "
+                               "(a lone surrogate)") from None
         if self.order not in ORDERS:
             raise GptcoreError(f"--order must be one of {', '.join(ORDERS)}, got {self.order!r}")
         if self.lr_schedule not in SCHEDULES:
