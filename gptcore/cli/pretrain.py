@@ -268,12 +268,12 @@ def _run_vocabulary(run: Run, options: dict[str, Any], stored: dict[str, Any]) -
     return vocab
 
 
-def _record(params: dict[str, Any], options: dict[str, Any], model: torch.nn.Module, vocab: Any,
+def _record(params: dict[str, Any], options: dict[str, Any], model: torch.nn.Module, sha: str,
             world_size: int) -> dict[str, Any]:
     return {"options": {k: _norm(v) for k, v in options.items()}, "recipe": params["recipe"],
             "model": {"architecture": registry.architecture_for(model).name,
                       "config": dataclasses.asdict(model.config)},
-            "data": _data_ref(options), "vocabulary_sha256": vocabulary_sha256(vocab), "world_size": world_size}
+            "data": _data_ref(options), "vocabulary_sha256": sha, "world_size": world_size}
 
 
 def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
@@ -295,6 +295,7 @@ def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
         if not options["data"]:
             raise GptcoreError("give --data (text files, directories, corpus names or a prepared directory)")
         vocab = load_vocabulary(options["tokenizer"])
+        vocab_sha = vocabulary_sha256(vocab)
         model = _new_model(options, vocab.vocab_size, cfg.seed)
         check_vocabulary(model, vocab)
         seq_len = cfg.seq_len or model.config.context_length
@@ -329,7 +330,7 @@ def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
             seq_len = cfg.seq_len or model.config.context_length
             _check_seq_len(model, seq_len)
         elif where.is_main and run.fresh:  # a new run: its config first, so a kill leaves a run of ours
-            run.write_config(_record(params, options, model, vocab, where.world_size))
+            run.write_config(_record(params, options, model, vocab_sha, where.world_size))
             run.save_vocabulary(vocab)
         if where.is_main:
             shards = _shards(options, vocab, run, seq_len, resuming, model)
@@ -345,7 +346,7 @@ def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
                                f"model's embedding holds {model.config.vocab_size}")
         if not resuming and where.is_main and not run.fresh:  # replacing our run: the old one goes now
             run.clear(keep=(CONFIG, DATA))
-            run.write_config(_record(params, options, model, vocab, where.world_size))
+            run.write_config(_record(params, options, model, vocab_sha, where.world_size))
             run.save_vocabulary(vocab)
     except BaseException:
         if where.is_main and not resuming:

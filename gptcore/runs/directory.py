@@ -129,6 +129,10 @@ class Run:
             if run.path.exists() and not run.path.is_dir():
                 raise GptcoreError(f"--out {run.path} is a file, not a run directory")
             if not is_run(run.path):
+                unfinished = run.path.is_dir() and _describe_run(run.path)
+                if unfinished:
+                    raise GptcoreError(f"nothing to resume: {run.path} holds {unfinished}; start it again "
+                                       "with the command that started it")
                 raise GptcoreError(f"nothing to resume: {run.path} holds no run ({CONFIG} missing)")
             run.lock()
             return run
