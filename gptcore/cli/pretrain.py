@@ -5,7 +5,12 @@ a ``--recipe`` fills in the ones not given; ``--resume`` takes the run's stored 
 the flags given on the command line override them) -> process group
 (:mod:`gptcore.training.distributed`) -> vocabulary and token shards (:mod:`gptcore.data`, prepared into
 ``RUN/data`` on first use) -> model (:mod:`gptcore.platform.registry`, or the run's latest checkpoint)
--> the loop (:mod:`gptcore.training`), which checkpoints, logs and plots into the run.
+-> the loop (:mod:`gptcore.training`), which checkpoints, logs and plots into the run
+(:mod:`gptcore.cli.training_output` prints it).
+
+Every option is checked before anything is written. ``--out`` is created, or replaced with
+``--force`` only when it holds a run of gptcore's own (:mod:`gptcore.ownership`), or taken over
+by the same command (or ``--resume``) when its run never completed a checkpoint.
 
 Runs the same under ``torchrun --nproc_per_node N -m gptcore pretrain ...``.
 """
@@ -21,7 +26,7 @@ import torch
 from click.core import ParameterSource
 
 from gptcore.cli.common import default, parse_sets
-from gptcore.cli.console import echo, progress
+from gptcore.cli.training_output import fit, report_start
 from gptcore.data.fingerprint import vocabulary_sha256
 from gptcore.data.manifest import MANIFEST
 from gptcore.data.preparation import prepare
@@ -36,7 +41,6 @@ from gptcore.runs.directory import CONFIG, DATA, VOCAB, Run
 from gptcore.training.config import ORDERS, SCHEDULES, TrainConfig
 from gptcore.training.distributed import DEVICES, setup, teardown
 from gptcore.training.hostmemory import keep_freed_blocks
-from gptcore.training.loop import train, use_bf16
 from gptcore.training.recipes import RECIPES, recipe
 
 T = TrainConfig
@@ -136,11 +140,6 @@ def pretrain_cmd(ctx: click.Context, **params: Any) -> None:
         _pretrain(params, given, where)
     finally:
         teardown()
-
-
-def _say(where: Any, line: str = "") -> None:
-    if where.is_main:
-        echo(line)
 
 
 def _options(params: dict[str, Any], given: set[str], run: Run | None) -> tuple[dict[str, Any], list[str]]:
@@ -355,67 +354,8 @@ def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
         raise
     sha = run.read_config()["vocabulary_sha256"] if where.is_main else None
     try:
-        _report_start(where, out, options, notes, cfg, plan, seq_len, accum, model, ckpt is not None,
+        report_start(where, out, options, notes, cfg, plan, seq_len, accum, model, ckpt is not None,
                       ckpt.step if ckpt is not None else 0)
-        _fit(model, shards, cfg, vocab, where, run, ckpt, sha, plan)
+        fit(model, shards, cfg, vocab, where, run, ckpt, sha, plan)
     finally:
         run.close()
-
-
-def _report_start(where: Any, out: Path, options: dict[str, Any], notes: list[str], cfg: TrainConfig, plan: Any,
-                  seq_len: int, accum: int, model: torch.nn.Module, resuming: bool, step: int) -> None:
-    n_params = sum(p.numel() for p in model.parameters())
-    total = cfg.total_steps(plan)
-    _say(where, f"{'resuming' if resuming else 'run'} {out}" + (f" at step {step}" if resuming else ""))
-    for note in notes:
-        _say(where, note)
-    _say(where, "config: " + " ".join(f"{_flag(k)}={_show(v)}" for k, v in sorted(options.items())))
-    _say(where, f"model: {n_params / 1e6:.2f}M parameters; global batch {cfg.batch_size} x {accum} x "
-                f"{where.world_size} x {seq_len} = {plan.tokens_per_step:,} tokens; {total} steps "
-                f"({total / plan.steps_per_epoch:.2f} epochs of {plan.steps_per_epoch} steps); device {where.device}, "
-                f"{'bf16 autocast' if use_bf16(cfg, where.device) else 'float32'}")
-
-
-class _NoBar:
-    """What ranks other than 0 get instead of a progress bar."""
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def add_task(self, *args: Any, **kwargs: Any) -> int:
-        return 0
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def _fit(model: torch.nn.Module, shards: TokenShards, cfg: TrainConfig, vocab: Any, where: Any, run: Run,
-         ckpt: Any, sha: str | None, plan: Any) -> None:
-    total = cfg.total_steps(plan)
-    start = ckpt.step if ckpt is not None else 0
-    with progress() if where.is_main else _NoBar() as bar:
-        task = bar.add_task("pretrain", total=total, completed=start)
-
-        def on_event(record: dict[str, Any]) -> None:
-            if not where.is_main:
-                return
-            if record["kind"] == "log":
-                mfu = f"  mfu {record['mfu']:.1%}" if "mfu" in record else ""
-                bar.update(task, completed=record["step"],
-                           description=f"loss {record['loss']:.3f}  {record['tokens_per_second']:,.0f} tok/s{mfu}")
-                return
-            sample = record.get("sample")
-            echo(f"step {record['step']:>6}/{total}  tokens {record['tokens']:>10,}  train {record['train_loss']:.3f}  "
-                 f"val {record['val_loss']:.3f}  ppl {record['val_perplexity']:.1f}  bpb {record['val_bpb']:.3f}"
-                 + (f"  | {sample!r}" if sample is not None else ""))
-
-        result = train(model, shards, cfg, vocab=vocab, where=where, run=run if where.is_main else None,
-                       resume_from=ckpt, checkpoint_extra={"vocabulary_sha256": sha}, on_event=on_event)
-    if where.is_main:
-        latest = run.latest()
-        plot = run.plot()
-        echo(f"done: step {result.step}, {result.tokens_per_second:,.0f} tokens/s over {result.train_seconds:.1f} s "
-             f"of training; checkpoint {latest}" + (f"; plot {plot}" if plot else ""))

@@ -82,6 +82,8 @@ _EXPORTS: dict[str, str] = {
     "split_documents": "gptcore.data.preparation",
     "EpochPlan": "gptcore.data.shards",
     "TokenShards": "gptcore.data.shards",
+    "SHARDS_KIND": "gptcore.data.preparation",
+    "check_contained": "gptcore.data.vocab",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

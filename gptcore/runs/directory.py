@@ -55,7 +55,7 @@ _STEP = re.compile(r"step-(\d{8})")
 
 
 #: Every entry a run directory may hold (``--force`` and a take-over replace no other).
-ENTRIES = (CONFIG, VOCAB, DATA, CHECKPOINTS, METRICS, PLOT, LOCK)
+RUN_ENTRIES = (CONFIG, VOCAB, DATA, CHECKPOINTS, METRICS, PLOT, LOCK)
 
 
 def is_run(path: str | os.PathLike[str]) -> bool:
@@ -85,13 +85,13 @@ def _describe_run(path: Path) -> str | None:
 
 def _leftover_of_entry(name: str) -> bool:
     m = _ATOMIC.match(name)
-    return bool(m and m["name"] in ENTRIES)
+    return bool(m and m["name"] in RUN_ENTRIES)
 
 
 _ATOMIC = re.compile(r"^\.(?P<name>.+?)\.(tmp|new|old)-\d+-[^/]*$")
 
 #: A run directory as :func:`gptcore.ownership.check_output` recognises it.
-RUN_KIND = Kind("run", _describe_run, lambda path: ENTRIES, reuse="use --resume to continue it")
+RUN_KIND = Kind("run", _describe_run, lambda path: RUN_ENTRIES, reuse="use --resume to continue it")
 
 
 def _open_nofollow(path: Path, flags: int) -> int:
@@ -164,7 +164,7 @@ class Run:
             owner = handle.read(200).strip() or "another process"
             handle.close()
             raise GptcoreError(f"{self.path} is in use by {owner}; wait for it to finish") from None
-        for name in ENTRIES:
+        for name in RUN_ENTRIES:
             if name != LOCK and (self.path / name).is_symlink():
                 handle.close()
                 raise GptcoreError(f"{self.path / name} is a symbolic link; a run's files must be its own")
@@ -189,7 +189,7 @@ class Run:
         """Remove an old run's files (``--force``, a take-over), keeping the lock this process
         holds and ``keep``. Only a run's own entries go: nothing else is ever deleted."""
         for entry in self.path.iterdir():
-            own = entry.name in ENTRIES or _leftover_of_entry(entry.name)
+            own = entry.name in RUN_ENTRIES or _leftover_of_entry(entry.name)
             if not own or entry.name == LOCK or entry.name in keep:
                 continue
             if entry.is_dir() and not entry.is_symlink():

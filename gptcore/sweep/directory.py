@@ -50,7 +50,7 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 
 #: Every entry a sweep directory may hold.
-ENTRIES = (SETTINGS_FILE, "vocabs", "shards", "runs", "results.csv", "results.json", "bpb.png")
+SWEEP_ENTRIES = (SETTINGS_FILE, "vocabs", "shards", "runs", "results.csv", "results.json", "bpb.png")
 
 
 def _describe_sweep(path: Path) -> str | None:
@@ -62,14 +62,14 @@ def _describe_sweep(path: Path) -> str | None:
 
 
 #: A sweep directory as :func:`gptcore.ownership.check_output` recognises it.
-SWEEP_KIND = Kind("vocab sweep", _describe_sweep, lambda path: ENTRIES)
+SWEEP_KIND = Kind("vocab sweep", _describe_sweep, lambda path: SWEEP_ENTRIES)
 
 
 def clear_sweep(out: Path) -> None:
     """Remove a sweep's own entries from ``out`` (and the atomic-write leftovers of them);
     nothing else (``check_output`` refuses a directory holding anything else)."""
     for entry in out.iterdir():
-        if entry.name in ENTRIES or any(entry.name.startswith(f".{name}.") for name in ENTRIES):
+        if entry.name in SWEEP_ENTRIES or any(entry.name.startswith(f".{name}.") for name in SWEEP_ENTRIES):
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
             else:

@@ -53,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "M_TRIM_THRESHOLD": "gptcore.training.hostmemory",
     "TRIM_THRESHOLD": "gptcore.training.hostmemory",
     "keep_freed_blocks": "gptcore.training.hostmemory",
+    "parse_cadence": "gptcore.training.config",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
