@@ -83,7 +83,9 @@ def protected(path: Path) -> str | None:
     return None
 
 
-def _input_clash(out: Path, inputs: Iterable[str | os.PathLike[str]]) -> str | None:
+def _input_clash(out: Path, inputs: Iterable[str | os.PathLike[str]], *, replacing: bool = True) -> str | None:
+    """How ``out`` overlaps an input path; a new output may lie inside an input's directory
+    (nothing there is replaced), an output being replaced may not."""
     target = _resolved(out)
     for item in inputs:
         if not item or not os.path.exists(item):
@@ -93,7 +95,7 @@ def _input_clash(out: Path, inputs: Iterable[str | os.PathLike[str]]) -> str | N
             return f"{out} is an input of this command ({item})"
         if _inside(source, target):
             return f"{out} holds an input of this command ({item})"
-        if _inside(target, source):
+        if replacing and _inside(target, source):
             return f"{out} lies inside an input of this command ({item})"
     return None
 
@@ -137,14 +139,14 @@ def check_output(out: str | os.PathLike[str], kind: Kind, *, force: bool, flag: 
     if why is not None and swap:
         raise GptcoreError(f"{flag} {path} is {why}; give a new directory for the {kind.name}")
     if not path.exists():
-        clash = _input_clash(path, inputs)
+        clash = _input_clash(path, inputs, replacing=False)
         if clash:
             raise GptcoreError(f"{flag} {clash}; give another directory")
         return Verdict(new=True)
     allowed = set(ignore)
     present = unexpected(path, allowed)
     if not present:
-        clash = _input_clash(path, inputs)
+        clash = _input_clash(path, inputs, replacing=False)
         if clash:
             raise GptcoreError(f"{flag} {clash}; give another directory")
         return Verdict(new=True)

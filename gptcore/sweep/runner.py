@@ -120,7 +120,8 @@ def _pretrain(shards: TokenShards, vocab_dir: Path, model: nn.Module, *, tokens:
     cfg = training.TrainConfig(batch_size=batch_size, seq_len=context_tokens, steps=steps, lr=lr,
                                lr_schedule="constant", seed=seed, eval_start=steps, eval_every=steps,
                                eval_batches=1, log_every=max(1, steps // 200), sample_tokens=0,
-                               keep_last=1, bf16=sweep_bf16(device))
+                               keep_last=1, checkpoint_every=0,  # an interrupted sweep run starts again
+                               bf16=sweep_bf16(device))
     vocab = tokenkit.load(str(vocab_dir))
     run = Run.create(run_dir, resume=False, force=True)
     try:
