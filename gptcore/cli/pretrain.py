@@ -117,7 +117,7 @@ def _flag(name: str) -> str:
               help="First eval after this many updates (0 = before training).")
 @click.option("--eval-batches", type=int, default=default(T, "eval_batches"), show_default=True)
 @click.option("--log-every", type=int, default=default(T, "log_every"), show_default=True)
-@click.option("--checkpoint-every", default=default(T, "checkpoint_every"), show_default=True,
+@click.option("--checkpoint-every", default=default(T, "checkpoint_every"), show_default=True, metavar="STEPS|TIME",
               help="Steps (200) or training time (10m, 600s, 1h) between checkpoints; always also "
                    "after the last step; 0 = only there. A killed run resumes from the last one.")
 @click.option("--keep-last", type=int, default=default(T, "keep_last"), show_default=True,
@@ -344,7 +344,7 @@ def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
             raise GptcoreError(f"the data's vocabulary has {shards.manifest.tokenizer.vocab_size} ids; the "
                                f"model's embedding holds {model.config.vocab_size}")
         if not resuming and where.is_main and not run.fresh:  # replacing our run: the old one goes now
-            run.clear(keep=(CONFIG, DATA))
+            run.clear(keep=(CONFIG,) if _prepared(options) else (CONFIG, DATA))
             run.write_config(_record(params, options, model, vocab_sha, where.world_size))
             run.save_vocabulary(vocab)
     except BaseException:
