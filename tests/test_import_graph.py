@@ -259,8 +259,9 @@ def test_tokenkit_never_imports_gptcore() -> None:
 
 #: gptcore's stages and the platform beside them, lowest first. A module may import its own
 #: stage and any stage of a lower rank, never one of the same or a higher rank.
-GPTCORE_RANKS: dict[str, int] = {
+GPTCORE_RANKS: dict[str, float] = {
     "errors": 0, "_lazy": 0, "_moved": 0,
+    "ownership": 0.5,                          # what an output option may replace (--force)
     "platform": 1, "data": 1,                  # the plugin contract; text -> token shards
     "models": 2, "generation": 2, "runs": 2,   # blocks and families; weights -> text; run dirs
     "eval": 2,                                 # bits per byte

@@ -53,8 +53,13 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def leftovers(target: Path) -> dict[str, list[Path]]:
-    """Hidden siblings of ``target`` that dead processes left, by kind (newest first)."""
+def leftovers(target: Path, *, assume_dead: bool = False) -> dict[str, list[Path]]:
+    """Hidden siblings of ``target`` that dead processes left, by kind (newest first).
+
+    ``assume_dead``: the caller holds a lock that every writer of ``target`` takes, so no
+    leftover can belong to a live writer, whatever process id it names (ids mean nothing in
+    another PID namespace or on another host sharing the directory).
+    """
     found: dict[str, list[Path]] = {"tmp": [], "new": [], "old": []}
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
@@ -64,7 +69,7 @@ def leftovers(target: Path) -> dict[str, list[Path]]:
         if not entry.name.startswith(prefix):
             continue
         m = _LEFTOVER.match(entry.name)
-        if not m or m["name"] != target.name or _pid_alive(int(m["pid"])):
+        if not m or m["name"] != target.name or (not assume_dead and _pid_alive(int(m["pid"]))):
             continue
         found[m["kind"]].append(entry)
     for paths in found.values():
@@ -72,13 +77,14 @@ def leftovers(target: Path) -> dict[str, list[Path]]:
     return found
 
 
-def recover(target: str | os.PathLike[str]) -> bool:
+def recover(target: str | os.PathLike[str], *, assume_dead: bool = False) -> bool:
     """Finish a swap a killed writer left half-done and clear its leftovers.
 
-    Returns True when ``target`` was restored or replaced from a leftover copy.
+    Returns True when ``target`` was restored or replaced from a leftover copy. Only a writer
+    should call this (readers use :func:`readable`); ``assume_dead`` as in :func:`leftovers`.
     """
     target = Path(target)
-    found = leftovers(target)
+    found = leftovers(target, assume_dead=assume_dead)
     restored = False
     for tmp in found["tmp"]:
         _remove(tmp)
@@ -100,6 +106,29 @@ def recover(target: str | os.PathLike[str]) -> bool:
     for old in found["old"]:
         _remove(old)
     return restored
+
+
+def readable(target: str | os.PathLike[str]) -> Path:
+    """Where a reader finds ``target`` without changing anything: while a swap is half-done
+    (by a live or a killed writer) its newest complete ``new`` copy, as :func:`recover` would
+    choose; else ``target``; else the ``old`` copy a swap moved aside. Readers never rename or
+    delete: a live writer's files are safe."""
+    target = Path(target)
+    parent = target.parent if str(target.parent) else Path(".")
+    found: dict[str, list[Path]] = {"new": [], "old": []}
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return target
+    for entry in entries:
+        m = _LEFTOVER.match(entry.name)
+        if m and m["name"] == target.name and m["kind"] in found:
+            found[m["kind"]].append(entry)
+    for kind in ("new", "old"):
+        paths = sorted(found[kind], key=lambda p: p.lstat().st_mtime_ns, reverse=True)
+        if paths and (kind == "new" or not target.exists()):
+            return paths[0]
+    return target
 
 
 def _hidden(target: Path, kind: str) -> Path:

@@ -46,7 +46,8 @@ from gptcore.training import distributed
 @click.option("--context-length", type=int, default=None,
               help="Refuse splits too short for one sequence of this length.")
 @click.option("--workers", type=int, default=None, help="Encoding threads [all cores].")
-@click.option("--force", is_flag=True, help="Rebuild OUT when it holds other (stale) shards.")
+@click.option("--force", is_flag=True,
+              help="Rebuild OUT when it holds other (stale) shards (never a directory of other files).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def prepare_cmd(tokenizer: str, sources: tuple[str, ...], out: Path, val_fraction: float, seed: int,
                 context_length: int | None, workers: int | None, force: bool, as_json: bool) -> None:
@@ -61,7 +62,7 @@ def prepare_cmd(tokenizer: str, sources: tuple[str, ...], out: Path, val_fractio
     """
     start = time.perf_counter()
     where = distributed.setup("cpu") if distributed.launched_by_torchrun() else None
-    share = Share(where.rank, where.world_size, lambda: distributed.barrier(where)) if where else Share()
+    share = Share(where.rank, where.world_size, lambda flag: distributed.any_rank(flag, where)) if where else Share()
     if workers is None and where is not None:  # the ranks on one machine share its cores
         workers = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     try:
@@ -125,6 +126,7 @@ def eval_cmd(model: str, sources: tuple[str, ...], tokenizer: str | None, split:
     check_fingerprint(loaded.model, vocab, model)
     if shards is not None:
         shards.check_vocabulary(vocab)
+        shards.check_ids(loaded.model.config.vocab_size)
         data: Any = shards
     else:
         data, _ = encode_sources(vocab, sources)

@@ -5,7 +5,12 @@ a ``--recipe`` fills in the ones not given; ``--resume`` takes the run's stored 
 the flags given on the command line override them) -> process group
 (:mod:`gptcore.training.distributed`) -> vocabulary and token shards (:mod:`gptcore.data`, prepared into
 ``RUN/data`` on first use) -> model (:mod:`gptcore.platform.registry`, or the run's latest checkpoint)
--> the loop (:mod:`gptcore.training`), which checkpoints, logs and plots into the run.
+-> the loop (:mod:`gptcore.training`), which checkpoints, logs and plots into the run
+(:mod:`gptcore.cli.training_output` prints it).
+
+Every option is checked before anything is written. ``--out`` is created, or replaced with
+``--force`` only when it holds a run of gptcore's own (:mod:`gptcore.ownership`), or taken over
+by the same command (or ``--resume``) when its run never completed a checkpoint.
 
 Runs the same under ``torchrun --nproc_per_node N -m gptcore pretrain ...``.
 """
@@ -13,7 +18,6 @@ Runs the same under ``torchrun --nproc_per_node N -m gptcore pretrain ...``.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +26,7 @@ import torch
 from click.core import ParameterSource
 
 from gptcore.cli.common import default, parse_sets
-from gptcore.cli.console import echo, progress
+from gptcore.cli.training_output import fit, report_start
 from gptcore.data.fingerprint import vocabulary_sha256
 from gptcore.data.manifest import MANIFEST
 from gptcore.data.preparation import prepare
@@ -32,11 +36,11 @@ from gptcore.errors import GptcoreError, one_line
 from gptcore.generation.decoding import check_vocabulary
 from gptcore.platform import registry
 from gptcore.runs.checkpoint import load_checkpoint
-from gptcore.runs.directory import DATA, Run
+from gptcore.data.vocab import check_contained
+from gptcore.runs.directory import CONFIG, DATA, VOCAB, Run
 from gptcore.training.config import ORDERS, SCHEDULES, TrainConfig
 from gptcore.training.distributed import DEVICES, setup, teardown
 from gptcore.training.hostmemory import keep_freed_blocks
-from gptcore.training.loop import train, use_bf16
 from gptcore.training.recipes import RECIPES, recipe
 
 T = TrainConfig
@@ -78,7 +82,8 @@ def _flag(name: str) -> str:
 @click.option("--recipe", default=None, type=click.Choice(sorted(RECIPES)),
               help="Named set of flag values (flags given still win).")
 @click.option("--resume", "resume", is_flag=True, help="Continue the run in OUT from its latest checkpoint.")
-@click.option("--force", is_flag=True, help="Start over in an OUT that holds a run (deletes it).")
+@click.option("--force", is_flag=True,
+              help="Start over in an OUT that holds a run of gptcore's (deletes it; never another directory).")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--compile/--no-compile", "compile", default=default(T, "compile"), help="torch.compile the model.")
 @click.option("--bf16/--fp32", "bf16", default=default(T, "bf16"), help="bf16 autocast [auto: where the device has native bf16: CUDA, or a CPU with AVX512-BF16 or AMX].")
@@ -112,8 +117,9 @@ def _flag(name: str) -> str:
               help="First eval after this many updates (0 = before training).")
 @click.option("--eval-batches", type=int, default=default(T, "eval_batches"), show_default=True)
 @click.option("--log-every", type=int, default=default(T, "log_every"), show_default=True)
-@click.option("--checkpoint-every", type=int, default=default(T, "checkpoint_every"), show_default=True,
-              help="Also at the last step; 0 = only there.")
+@click.option("--checkpoint-every", default=default(T, "checkpoint_every"), show_default=True, metavar="STEPS|TIME",
+              help="Steps (200) or training time (10m, 600s, 1h) between checkpoints; always also "
+                   "after the last step; 0 = only there. A killed run resumes from the last one.")
 @click.option("--keep-last", type=int, default=default(T, "keep_last"), show_default=True,
               help="Checkpoints kept (0 = all).")
 @click.option("--sample-prompt", default=default(T, "sample_prompt"), show_default=True)
@@ -134,11 +140,6 @@ def pretrain_cmd(ctx: click.Context, **params: Any) -> None:
         _pretrain(params, given, where)
     finally:
         teardown()
-
-
-def _say(where: Any, line: str = "") -> None:
-    if where.is_main:
-        echo(line)
 
 
 def _options(params: dict[str, Any], given: set[str], run: Run | None) -> tuple[dict[str, Any], list[str]]:
@@ -195,20 +196,48 @@ def _train_config(options: dict[str, Any]) -> TrainConfig:
     return cfg
 
 
-def _shards(options: dict[str, Any], vocab: Any, run: Run, context_length: int, resuming: bool
-            ) -> tuple[TokenShards, str]:
+def _prepared(options: dict[str, Any]) -> str | None:
+    """The one prepared shard directory given as --data, if that is what was given."""
+    sources = list(options["data"])
+    return sources[0] if len(sources) == 1 and (Path(sources[0]) / MANIFEST).is_file() else None
+
+
+def _data_ref(options: dict[str, Any]) -> str:
+    """What config.json records as the run's data: the prepared directory, or RUN/data."""
+    prepared = _prepared(options)
+    return str(Path(prepared).resolve()) if prepared else DATA
+
+
+def _open_given(path: str, vocab: Any, model: torch.nn.Module) -> TokenShards:
+    """A prepared --data directory, checked before anything is written: its vocabulary and
+    every id in it (an id the embedding lacks would fail only inside a training step)."""
+    shards = TokenShards(path)
+    shards.check_vocabulary(vocab)
+    shards.check_ids(model.config.vocab_size)
+    return shards
+
+
+def _shards(options: dict[str, Any], vocab: Any, run: Run, context_length: int, resuming: bool,
+            model: torch.nn.Module) -> TokenShards:
     """A prepared directory given as --data, or shards prepared into RUN/data (reused when current;
     on --resume, sources that changed since are refused rather than re-encoded)."""
     sources = list(options["data"])
     if not sources:
         raise GptcoreError("give --data (text files, directories, corpus names or a prepared directory)")
-    if len(sources) == 1 and (Path(sources[0]) / MANIFEST).is_file():
-        shards = TokenShards(sources[0])
-        shards.check_vocabulary(vocab)
-        return shards, str(Path(sources[0]).resolve())
+    prepared = _prepared(options)
+    if prepared:
+        return _open_given(prepared, vocab, model)
     prepare(vocab, sources, run.path / DATA, val_fraction=options["val_fraction"],
             context_length=context_length, force=not resuming)
-    return TokenShards(run.path / DATA), DATA
+    shards = TokenShards(run.path / DATA)
+    shards.check_ids(model.config.vocab_size)
+    return shards
+
+
+def _check_seq_len(model: torch.nn.Module, seq_len: int) -> None:
+    context = model.config.context_length
+    if seq_len > context:
+        raise GptcoreError(f"--seq-len {seq_len} exceeds the model's context_length {context}")
 
 
 def _new_model(options: dict[str, Any], vocab_size: int, seed: int) -> torch.nn.Module:
@@ -222,43 +251,88 @@ def _new_model(options: dict[str, Any], vocab_size: int, seed: int) -> torch.nn.
         raise GptcoreError(f"invalid model config: {one_line(exc)}") from None
 
 
+def _run_vocabulary(run: Run, options: dict[str, Any], stored: dict[str, Any]) -> Any:
+    """The run's own vocabulary copy (or, for a run killed before it was copied, the one its
+    options name), checked against the sha256 config.json recorded."""
+    source = run.vocab_path if run.vocab_path.exists() else options.get("tokenizer")
+    if source is None:
+        raise GptcoreError(f"{run.vocab_path} is missing and the run records no --tokenizer")
+    if run.vocab_path.exists():
+        check_contained(run.vocab_path)
+    vocab = load_vocabulary(source)
+    if vocabulary_sha256(vocab) != stored.get("vocabulary_sha256"):
+        raise GptcoreError(f"{source} changed since the run started (sha256 differs)")
+    if not run.vocab_path.exists() and run.locked:
+        run.save_vocabulary(vocab)
+    return vocab
+
+
+def _record(params: dict[str, Any], options: dict[str, Any], model: torch.nn.Module, sha: str,
+            world_size: int) -> dict[str, Any]:
+    return {"options": {k: _norm(v) for k, v in options.items()}, "recipe": params["recipe"],
+            "model": {"architecture": registry.architecture_for(model).name,
+                      "config": dataclasses.asdict(model.config)},
+            "data": _data_ref(options), "vocabulary_sha256": sha, "world_size": world_size}
+
+
 def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
+    """Every option is checked before anything is written; then the run directory is created,
+    replaced (``--force``, a run of ours only), taken over (a run of ours that never completed
+    a checkpoint) or resumed (from its latest checkpoint, or from the start when it has none)."""
     out: Path = params["out"]
     resuming = bool(params["resume"])
+    ckpt = None
     if params["recipe"] and resuming:
         raise GptcoreError("--recipe starts a run; --resume takes the run's stored options")
-    if not resuming:  # validate what needs no file before anything is written
+    if not resuming:  # validate what needs no run before anything is written
         options, notes = _options(params, given, None)
         cfg = _train_config(options)
         if not 0 < options["val_fraction"] < 1:
             raise GptcoreError(f"--val-fraction must be between 0 and 1 (exclusive), got {options['val_fraction']}")
         if options["tokenizer"] is None:
             raise GptcoreError("give --tokenizer (a vocabulary path, or a name such as gpt2)")
+        if not options["data"]:
+            raise GptcoreError("give --data (text files, directories, corpus names or a prepared directory)")
         vocab = load_vocabulary(options["tokenizer"])
+        vocab_sha = vocabulary_sha256(vocab)
         model = _new_model(options, vocab.vocab_size, cfg.seed)
         check_vocabulary(model, vocab)
-    fresh = not out.exists() or (out.is_dir() and not any(out.iterdir()))
-    run = Run.create(out, resume=resuming, force=bool(params["force"])) if where.is_main else Run(out)
+        seq_len = cfg.seq_len or model.config.context_length
+        _check_seq_len(model, seq_len)
+        accum = cfg.accumulation(seq_len, where.world_size)
+        if _prepared(options) and where.is_main:
+            given_shards = _open_given(_prepared(options), vocab, model)
+            given_shards.plan("train", batch_size=cfg.batch_size * accum, context_length=seq_len,
+                              world_size=where.world_size, stride=cfg.stride)
+            given_shards.plan("val", batch_size=1, context_length=seq_len)
+    inputs = [] if resuming else [options["tokenizer"], *options["data"]]
+    run = Run.create(out, resume=resuming, force=bool(params["force"]), inputs=inputs) if where.is_main else Run(out)
     try:
         if resuming:
             options, notes = _options(params, given, run)
             cfg = _train_config(options)
             stored = run.read_config()
-            vocab = load_vocabulary(run.vocab_path)
-            if vocabulary_sha256(vocab) != stored["vocabulary_sha256"]:
-                raise GptcoreError(f"{run.vocab_path} changed since the run started (sha256 differs)")
+            vocab = _run_vocabulary(run, options, stored)
             latest = run.latest()
-            if latest is None:
-                raise GptcoreError(f"run {out} has no complete checkpoint to resume from")
-            ckpt = load_checkpoint(latest)
-            model = ckpt.model
+            if latest is None:  # it never completed a checkpoint: start it again, as first given
+                model = _new_model(options, vocab.vocab_size, cfg.seed)
+                notes.append("no checkpoint yet: starting the run again from step 0")
+                if where.is_main:
+                    run.clear(keep=(CONFIG, VOCAB, DATA))
+            else:
+                ckpt = load_checkpoint(latest)
+                model = ckpt.model
+                if where.is_main:
+                    run.truncate_metrics(ckpt.step)
             if dataclasses.asdict(model.config) != stored["model"]["config"]:
                 raise GptcoreError(f"checkpoint {latest} holds another model than {out}/config.json describes")
-            if where.is_main:
-                run.truncate_metrics(ckpt.step)
-        seq_len = cfg.seq_len or model.config.context_length
+            seq_len = cfg.seq_len or model.config.context_length
+            _check_seq_len(model, seq_len)
+        elif where.is_main and run.fresh:  # a new run: its config first, so a kill leaves a run of ours
+            run.write_config(_record(params, options, model, vocab_sha, where.world_size))
+            run.save_vocabulary(vocab)
         if where.is_main:
-            shards, data_ref = _shards(options, vocab, run, seq_len, resuming)
+            shards = _shards(options, vocab, run, seq_len, resuming, model)
         torch.distributed.barrier() if where.enabled else None
         if not where.is_main:
             shards = TokenShards(out / DATA) if (out / DATA / MANIFEST).is_file() else TokenShards(options["data"][0])
@@ -266,80 +340,22 @@ def _pretrain(params: dict[str, Any], given: set[str], where: Any) -> None:
         plan = shards.plan("train", batch_size=cfg.batch_size * accum, context_length=seq_len,
                            world_size=where.world_size, stride=cfg.stride)
         shards.plan("val", batch_size=1, context_length=seq_len)
-        if not resuming and where.is_main:
-            run.clear(keep=(DATA,))
-            sha = run.save_vocabulary(vocab)
-            run.write_config({"options": {k: _norm(v) for k, v in options.items()}, "recipe": params["recipe"],
-                              "model": {"architecture": registry.architecture_for(model).name,
-                                        "config": dataclasses.asdict(model.config)},
-                              "data": data_ref, "vocabulary_sha256": sha, "world_size": where.world_size})
+        if shards.manifest.tokenizer.vocab_size > model.config.vocab_size:
+            raise GptcoreError(f"the data's vocabulary has {shards.manifest.tokenizer.vocab_size} ids; the "
+                               f"model's embedding holds {model.config.vocab_size}")
+        if not resuming and where.is_main and not run.fresh:  # replacing our run: the old one goes now
+            run.clear(keep=(CONFIG,) if _prepared(options) else (CONFIG, DATA))
+            run.write_config(_record(params, options, model, vocab_sha, where.world_size))
+            run.save_vocabulary(vocab)
     except BaseException:
-        if fresh and where.is_main and not resuming:
-            run.close()
-            shutil.rmtree(out, ignore_errors=True)  # bad input: leave nothing behind
+        if where.is_main and not resuming:
+            run.discard()  # bad input: leave the directory as it was
+        run.close()
         raise
     sha = run.read_config()["vocabulary_sha256"] if where.is_main else None
     try:
-        _report_start(where, out, options, notes, cfg, plan, seq_len, accum, model, resuming, ckpt.step if resuming else 0)
-        _fit(model, shards, cfg, vocab, where, run, ckpt if resuming else None, sha, plan)
+        report_start(where, out, options, notes, cfg, plan, seq_len, accum, model, ckpt is not None,
+                      ckpt.step if ckpt is not None else 0)
+        fit(model, shards, cfg, vocab, where, run, ckpt, sha, plan)
     finally:
         run.close()
-
-
-def _report_start(where: Any, out: Path, options: dict[str, Any], notes: list[str], cfg: TrainConfig, plan: Any,
-                  seq_len: int, accum: int, model: torch.nn.Module, resuming: bool, step: int) -> None:
-    n_params = sum(p.numel() for p in model.parameters())
-    total = cfg.total_steps(plan)
-    _say(where, f"{'resuming' if resuming else 'run'} {out}" + (f" at step {step}" if resuming else ""))
-    for note in notes:
-        _say(where, note)
-    _say(where, "config: " + " ".join(f"{_flag(k)}={_show(v)}" for k, v in sorted(options.items())))
-    _say(where, f"model: {n_params / 1e6:.2f}M parameters; global batch {cfg.batch_size} x {accum} x "
-                f"{where.world_size} x {seq_len} = {plan.tokens_per_step:,} tokens; {total} steps "
-                f"({total / plan.steps_per_epoch:.2f} epochs of {plan.steps_per_epoch} steps); device {where.device}, "
-                f"{'bf16 autocast' if use_bf16(cfg, where.device) else 'float32'}")
-
-
-class _NoBar:
-    """What ranks other than 0 get instead of a progress bar."""
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def add_task(self, *args: Any, **kwargs: Any) -> int:
-        return 0
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def _fit(model: torch.nn.Module, shards: TokenShards, cfg: TrainConfig, vocab: Any, where: Any, run: Run,
-         ckpt: Any, sha: str | None, plan: Any) -> None:
-    total = cfg.total_steps(plan)
-    start = ckpt.step if ckpt is not None else 0
-    with progress() if where.is_main else _NoBar() as bar:
-        task = bar.add_task("pretrain", total=total, completed=start)
-
-        def on_event(record: dict[str, Any]) -> None:
-            if not where.is_main:
-                return
-            if record["kind"] == "log":
-                mfu = f"  mfu {record['mfu']:.1%}" if "mfu" in record else ""
-                bar.update(task, completed=record["step"],
-                           description=f"loss {record['loss']:.3f}  {record['tokens_per_second']:,.0f} tok/s{mfu}")
-                return
-            sample = record.get("sample")
-            echo(f"step {record['step']:>6}/{total}  tokens {record['tokens']:>10,}  train {record['train_loss']:.3f}  "
-                 f"val {record['val_loss']:.3f}  ppl {record['val_perplexity']:.1f}  bpb {record['val_bpb']:.3f}"
-                 + (f"  | {sample!r}" if sample is not None else ""))
-
-        result = train(model, shards, cfg, vocab=vocab, where=where, run=run if where.is_main else None,
-                       resume_from=ckpt, checkpoint_extra={"vocabulary_sha256": sha}, on_event=on_event)
-    if where.is_main:
-        latest = run.latest()
-        plot = run.plot()
-        echo(f"done: step {result.step}, {result.tokens_per_second:,.0f} tokens/s over {result.train_seconds:.1f} s "
-             f"of training; checkpoint {latest}" + (f"; plot {plot}" if plot else ""))

@@ -93,6 +93,9 @@ _EXPORTS: dict[str, str] = {
     "write_part_info": "gptcore.data.ranks",
     "join_parts": "gptcore.data.ranks",
     "remove_parts": "gptcore.data.ranks",
+    "together": "gptcore.data.ranks",
+    "SHARDS_KIND": "gptcore.data.preparation",
+    "check_contained": "gptcore.data.vocab",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -87,7 +87,7 @@ class Manifest:
                                f"(this gptcore reads {FORMAT_VERSION})")
         try:
             splits = {name: SplitInfo(int(s["tokens"]), int(s["bytes"]), int(s["documents"]),
-                                      tuple(ShardInfo(str(h["file"]), int(h["tokens"]))
+                                      tuple(ShardInfo(_shard_name(h["file"], where), int(h["tokens"]))
                                             for h in s["shards"]))
                       for name, s in data["splits"].items()}
             return cls(tokenizer=TokenizerInfo(**data["tokenizer"]), dtype=str(data["dtype"]),
@@ -103,6 +103,16 @@ class Manifest:
                 "dtype": self.dtype, "eot_id": self.tokenizer.eot_id,
                 "val_fraction": self.val_fraction, "seed": self.seed,
                 "sources": [(s.sha256, s.bytes) for s in self.sources]}
+
+
+def _shard_name(name: object, where: str) -> str:
+    """A shard's file name: a plain name inside the directory (no path, no ``..``)."""
+    text = str(name)
+    if (not isinstance(name, str) or text in ("", ".", "..") or "/" in text or "\\" in text
+            or "\x00" in text or os.path.isabs(text)):
+        raise GptcoreError(f"{where} names shard {text[:80]!r}, not a plain file name inside "
+                           "the directory")
+    return text
 
 
 def read_manifest(path: str | os.PathLike[str]) -> Manifest:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from tokenkit.atomic import atomic_directory, recover
 
 from gptcore.data.encoding import CHUNK_CHARS, Encoder, chunks, dtype_for, eot_id, make_encoder
 from gptcore.data.fingerprint import vocabulary_sha256
+from gptcore.data.manifest import FORMAT as MANIFEST_FORMAT
 from gptcore.data.manifest import (
     MANIFEST,
     SPLITS,
@@ -26,11 +28,13 @@ from gptcore.data.manifest import (
     TokenizerInfo,
     read_manifest,
 )
-from gptcore.data.ranks import Share, join_parts, open_parts, rank_directory, remove_parts, write_part_info
+from gptcore.data.ranks import (Share, join_parts, open_parts, rank_directory, remove_parts, together,
+                                write_part_info)
 from gptcore.data.sources import is_jsonl, resolve_sources, sha256_file, stream_jsonl, stream_text
 from gptcore.data.vocab import load_vocabulary
 from gptcore.data.writer import SHARD_TOKENS, Pipeline, SplitWriter
 from gptcore.errors import GptcoreError
+from gptcore.ownership import Kind, check_output
 
 
 @dataclass
@@ -145,6 +149,25 @@ def _describe_difference(old: Manifest, new: Manifest) -> str:
     return "other settings"
 
 
+_SHARD_FILE = re.compile(r"^(train|val)-\d{5}\.bin$")
+
+
+def _describe_shards(path: Path) -> str | None:
+    """Token shards of ours: a ``manifest.json`` with the shard format marker."""
+    try:
+        data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        return None
+    return "token shards"
+
+
+#: A shard directory as :func:`gptcore.ownership.check_output` recognises it.
+SHARDS_KIND = Kind("token shards", _describe_shards,
+                   lambda path: [MANIFEST] + [e.name for e in path.iterdir() if _SHARD_FILE.match(e.name)])
+
+
 def prepare(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Sequence[str],
             out: str | os.PathLike[str], *, val_fraction: float = 0.1, seed: int = 0,
             context_length: int | None = None, force: bool = False, workers: int | None = None,
@@ -189,10 +212,9 @@ def prepare(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Se
         encoder=encoder.description)
     out = Path(out)
     recover(out)
-    if out.exists() and not (out / MANIFEST).is_file() and not force:
-        raise GptcoreError(f"output {out} already exists and is not a token-shard directory "
-                           "(use --force to overwrite)")
-    if (out / MANIFEST).is_file():
+    verdict = check_output(out, SHARDS_KIND, force=force, flag="--out", inputs=[p for _, p in pairs],
+                           swap=True, reuse=True)
+    if not verdict.new:
         try:
             existing = read_manifest(out)
         except GptcoreError as e:
@@ -209,24 +231,24 @@ def prepare(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Se
         share.barrier()  # every rank has checked ``out`` before anyone writes
         parts = open_parts(out, share)
         mine = rank_directory(parts, share.rank)
-        mine.mkdir()
-        try:
+
+        def encode_mine() -> None:
+            mine.mkdir()
             written = _encode_all(scan, pairs, encoder, vocab.vocab_size, mine, chosen, 1 << 62, chunk_chars,
                                   separator, val_fraction, workers, on_progress, share.documents(n_docs))
             write_part_info(mine, written)
-        except BaseException:
-            if share.is_main:  # another rank's failure ends this process at a barrier instead;
-                remove_parts(parts)  # a rerun replaces what is left (the parts carry a marker)
-            raise
-        share.barrier()  # every part is written
-        if share.is_main:
-            try:
-                with atomic_directory(out, force=True) as tmp:
-                    splits = join_parts(parts, share.world_size, tmp, chosen, shard_tokens, separator)
-                    _write_manifest(tmp, planned, splits, out, context_length)
-            finally:
-                remove_parts(parts)
-        share.barrier()  # the shards are in place
+
+        def join() -> None:
+            if share.is_main:
+                try:
+                    with atomic_directory(out, force=True) as tmp:
+                        splits = join_parts(parts, share.world_size, tmp, chosen, shard_tokens, separator)
+                        _write_manifest(tmp, planned, splits, out, context_length)
+                finally:
+                    remove_parts(parts)
+
+        together(share, encode_mine, f"encoding its share of {out}", lambda: remove_parts(parts))
+        together(share, join, f"joining the parts into {out}")
         return read_manifest(out)
     with atomic_directory(out, force=True) as tmp:
         writers = _encode_all(scan, pairs, encoder, vocab.vocab_size, tmp, chosen, shard_tokens,

@@ -19,6 +19,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,25 +29,28 @@ from gptcore.errors import GptcoreError
 
 PARTS_MARKER = "gptcore-prepare-parts.json"
 PART_INFO = "part.json"
+_T = TypeVar("_T")
 #: Tokens copied at a time when joining parts (64 MiB at uint32).
 COPY_TOKENS = 1 << 24
 
 
-def _no_barrier() -> None:
-    return None
+def _alone(flag: bool) -> bool:
+    return flag
 
 
 @dataclass(frozen=True)
 class Share:
     """Which documents this process encodes, and how it waits for the others.
 
-    ``barrier`` is ``torch.distributed.barrier`` under torchrun (the CLI passes it); the data
-    stage itself never imports the process-group code.
+    ``sync(flag)`` waits until every rank has called it and returns True when any rank passed
+    True: a barrier that also tells every rank whether another one failed. Under torchrun the
+    CLI passes an all-reduce (:func:`gptcore.training.distributed.any_rank`); the data stage
+    itself never imports the process-group code.
     """
 
     rank: int = 0
     world_size: int = 1
-    barrier: Callable[[], None] = field(default=_no_barrier, compare=False)
+    sync: Callable[[bool], bool] = field(default=_alone, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.rank < self.world_size:
@@ -60,9 +64,32 @@ class Share:
     def split(self) -> bool:
         return self.world_size > 1
 
+    def barrier(self) -> None:
+        self.sync(False)
+
     def documents(self, n: int) -> range:
         """This rank's contiguous run of the ``n`` documents (possibly empty)."""
         return range(self.rank * n // self.world_size, (self.rank + 1) * n // self.world_size)
+
+
+def together(share: Share, work: Callable[[], _T], what: str,
+             on_failure: Callable[[], None] | None = None) -> _T | None:
+    """Run ``work`` on this rank, then wait for every rank. When any rank failed, every rank
+    raises: the failing one its own error, the others one line saying so (so no rank is left
+    waiting at a barrier); rank 0 first runs ``on_failure`` (cleaning up what was written)."""
+    failure: Exception | None = None
+    result: _T | None = None
+    try:
+        result = work()
+    except Exception as e:  # noqa: BLE001 - every rank must hear of it
+        failure = e
+    if share.sync(failure is not None):
+        if share.is_main and on_failure is not None:
+            on_failure()
+        if failure is not None:
+            raise failure
+        raise GptcoreError(f"another rank failed while {what} (its error says why)")
+    return result
 
 
 def parts_directory(out: Path) -> Path:
@@ -72,7 +99,10 @@ def parts_directory(out: Path) -> Path:
 def open_parts(out: Path, share: Share) -> Path:
     """Rank 0 makes (or clears its own stale) parts directory; every rank returns its path."""
     parts = parts_directory(out)
-    if share.is_main:
+
+    def make() -> None:
+        if not share.is_main:
+            return
         if parts.is_symlink() or (parts.exists() and not (parts / PARTS_MARKER).is_file()):
             raise GptcoreError(f"{parts} exists and was not written by gptcore prepare; "
                                "move it away and run again")
@@ -81,7 +111,8 @@ def open_parts(out: Path, share: Share) -> Path:
         parts.mkdir(parents=True)
         (parts / PARTS_MARKER).write_text(json.dumps({"out": str(out), "world_size": share.world_size}) + "\n",
                                           encoding="utf-8")
-    share.barrier()
+
+    together(share, make, f"making {parts}")
     return parts
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
 
 import tokenkit
-from tokenkit.atomic import recover
+from tokenkit.atomic import readable
 
 from gptcore.data.fingerprint import vocabulary_sha256
 from gptcore.data.manifest import read_manifest
@@ -47,8 +46,7 @@ class TokenShards:
     """A prepared directory, opened as read-only memory maps (nothing loaded up front)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        recover(self.path)
+        self.path = readable(path)  # mid-swap: the complete copy, untouched (readers never recover)
         self.manifest = read_manifest(self.path)
         self.dtype = np.dtype(self.manifest.dtype).newbyteorder("<")
         self._maps: dict[str, list[np.memmap]] = {}
@@ -57,6 +55,9 @@ class TokenShards:
             maps = []
             for shard in info.shards:
                 file = self.path / shard.file
+                if file.is_symlink():
+                    raise GptcoreError(f"shard {file} is a symbolic link; a shard directory's files "
+                                       "must be its own")
                 expected = shard.tokens * self.dtype.itemsize
                 if not file.is_file() or file.stat().st_size != expected:
                     have = file.stat().st_size if file.is_file() else "no file"
@@ -90,6 +91,19 @@ class TokenShards:
             done += take
             i += 1
         return out
+
+    def check_ids(self, vocab_size: int, what: str = "the model's embedding") -> None:
+        """Refuse ids at or above ``vocab_size`` (a shard written by another tool, or edited):
+        found when the data is opened, not as an index error deep inside a training step.
+        Reads every shard once, in blocks."""
+        block = 1 << 24
+        for split, maps in self._maps.items():
+            for shard, data in zip(self.manifest.splits[split].shards, maps):
+                for start in range(0, len(data), block):
+                    chunk = data[start:start + block]
+                    if len(chunk) and int(chunk.max()) >= vocab_size:
+                        raise GptcoreError(f"shard {self.path / shard.file} holds id {int(chunk.max())}, "
+                                           f"outside {what} ({vocab_size} ids)")
 
     def check_vocabulary(self, vocab: tokenkit.Vocabulary) -> None:
         """Refuse a vocabulary other than the one the shards were encoded with."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import tokenkit
 from tokenkit import TokenkitError, Vocabulary
@@ -24,3 +25,18 @@ def load_vocabulary(spec: str | os.PathLike[str]) -> Vocabulary:
         if not os.path.exists(spec):
             raise GptcoreError(f"tokenizer {message.removeprefix('vocabulary ')}") from None
         raise GptcoreError(f"cannot load tokenizer {spec}: {message}") from None
+
+
+def check_contained(directory: str | os.PathLike[str]) -> None:
+    """Refuse a vocabulary directory whose files are not its own: a symbolic link among them,
+    or a name that resolves outside it (a run directory received from elsewhere is not trusted
+    to point the reader at other files)."""
+    root = Path(directory)
+    if not root.is_dir():
+        return
+    base = root.resolve()
+    for entry in root.rglob("*"):
+        if entry.is_symlink():
+            raise GptcoreError(f"vocabulary file {entry} is a symbolic link; a vocabulary's files must be its own")
+        if base not in entry.resolve().parents:
+            raise GptcoreError(f"vocabulary file {entry} lies outside {root}")

@@ -75,9 +75,12 @@ def evaluate(model: nn.Module, data: TokenShards | Sequence[int] | np.ndarray | 
     """
     table = token_bytes(bytes_per_id) if isinstance(bytes_per_id, tokenkit.Vocabulary) else bytes_per_id
     config = getattr(model, "config", None)
-    context_length = context_length or getattr(config, "context_length", None)
+    supported = getattr(config, "context_length", None)
+    context_length = context_length or supported
     if context_length is None:
         raise GptcoreError("give context_length: the model has no config.context_length")
+    if isinstance(supported, int) and context_length > supported:
+        raise GptcoreError(f"--context-length {context_length} exceeds the model's context_length {supported}")
     for name, value in (("context_length", context_length), ("batch_size", batch_size),
                         ("max_batches", 1 if max_batches is None else max_batches)):
         if value < 1:

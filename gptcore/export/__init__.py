@@ -12,6 +12,9 @@ from gptcore._lazy import lazy_exports
 _EXPORTS: dict[str, str] = {
     "HF_SPECIAL_IDS": "gptcore.export.writer",
     "export": "gptcore.export.writer",
+    "EXPORT_KIND": "gptcore.export.writer",
+    "MARKER": "gptcore.export.writer",
+    "MARKER_FORMAT": "gptcore.export.writer",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -11,6 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tokenkit.atomic import readable
+
+from gptcore.data.vocab import check_contained
 from gptcore.errors import GptcoreError
 from gptcore.platform.interfaces import Loader, LoadResult
 from gptcore.platform.validation import check_checkpoint_meta
@@ -40,6 +43,8 @@ def vocabulary_reference(checkpoint: Path, stored: str | None) -> str | None:
     if not stored or Path(stored).is_absolute():
         return stored
     candidate = checkpoint / stored
+    if candidate.is_dir():
+        check_contained(candidate)  # the run's own copy: no link out of it
     return str(candidate.resolve()) if candidate.exists() else stored
 
 
@@ -47,7 +52,7 @@ def load(path: Path, overrides: dict[str, Any]) -> LoadResult:
     """Load model weights (the optimizer state is returned in ``extra`` for resuming)."""
     if overrides:
         raise GptcoreError(f"config overrides {sorted(overrides)} do not apply to checkpoint {path}")
-    path = resolve_model_path(path)
+    path = readable(resolve_model_path(path))  # read-only, even while a writer swaps it in
     check_checkpoint_meta(read_json(path / META, "checkpoint metadata"), path / META)
     ckpt = load_checkpoint(path)
     sha = ckpt.extra.get("vocabulary_sha256")

@@ -40,6 +40,10 @@ _EXPORTS: dict[str, str] = {
     "rng_state": "gptcore.runs.checkpoint",
     "save_checkpoint": "gptcore.runs.checkpoint",
     "unwrap": "gptcore.runs.checkpoint",
+    "file_record": "gptcore.runs.checkpoint",
+    "verify_files": "gptcore.runs.checkpoint",
+    "RUN_ENTRIES": "gptcore.runs.directory",
+    "RUN_KIND": "gptcore.runs.directory",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

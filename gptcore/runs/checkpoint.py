@@ -9,15 +9,18 @@ A checkpoint is a directory::
 
 It is written into a hidden sibling directory and swapped into place by
 :func:`tokenkit.atomic.atomic_directory`, so a crash leaves either the previous checkpoint or
-the new one, never a half-written one; :func:`load_checkpoint` first finishes a swap that a
-killed writer left half-done (:func:`tokenkit.atomic.recover`).  Nothing is unpickled
-on load.  Names never carry ``torch.compile``'s ``_orig_mod.`` prefix.
+the new one, never a half-written one; :func:`load_checkpoint` reads the complete copy of a
+swap a writer left half-done without touching it (:func:`tokenkit.atomic.readable`; only a
+writer finishes the swap). ``checkpoint.json`` records each file's size and sha256, checked
+at load, so a file copied in from another step is refused.  Nothing is unpickled on load.
+Names never carry ``torch.compile``'s ``_orig_mod.`` prefix.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import json
 import os
 import random
@@ -30,7 +33,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from tokenkit.atomic import atomic_directory, recover
+from tokenkit.atomic import atomic_directory, readable
 
 from gptcore.errors import GptcoreError, one_line
 from gptcore.platform.registry import architecture_for, build, get_architecture
@@ -216,12 +219,47 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module,
         if optimizer is not None:
             opt_tensors, meta["optimizer"] = _optimizer_parts(optimizer)
             save_file(opt_tensors, str(tmp / OPTIM_FILE), metadata={"format": "pt"})
+        meta["files"] = {f.name: file_record(f) for f in sorted(tmp.iterdir())}
         (tmp / META).write_text(json.dumps(meta) + "\n")
         if fsync:
             for f in tmp.iterdir():
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
     return target
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    """Size and sha256 of one checkpoint file, as ``checkpoint.json`` records them."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def verify_files(root: Path, meta: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Refuse a file whose size or sha256 differs from what ``checkpoint.json`` recorded (one
+    copied in from another step, say). Checkpoints written before the record are read as is."""
+    files = meta.get("files")
+    if files is None:
+        return
+    if not isinstance(files, dict):
+        raise GptcoreError(f"{root / META}: \"files\" must be an object")
+    for name in names:
+        record = files.get(name)
+        path = root / name
+        if record is None:
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("bytes"), int) \
+                or not isinstance(record.get("sha256"), str):
+            raise GptcoreError(f"{root / META}: the record of {name} is malformed")
+        if path.is_symlink() or not path.is_file():
+            raise GptcoreError(f"checkpoint file {path} is missing or not a plain file")
+        size = path.stat().st_size
+        if size != record["bytes"] or file_record(path)["sha256"] != record["sha256"]:
+            raise GptcoreError(f"checkpoint file {path} is not the one {META} records "
+                               f"({size} bytes, recorded {record['bytes']}; sha256 differs): "
+                               "copied from another checkpoint?")
 
 
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -237,9 +275,9 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def load_checkpoint(path: str | os.PathLike[str], *, load_optimizer: bool = True) -> Checkpoint:
     """Rebuild the model from its registered architecture and load every tensor, checked."""
-    root = Path(path)
-    recover(root)  # a writer killed mid-swap leaves the complete copy beside ``root``
+    root = readable(path)  # mid-swap (a live or killed writer): its complete copy, untouched
     meta = read_meta(root)
+    verify_files(root, meta, (MODEL_FILE, OPTIM_FILE) if load_optimizer else (MODEL_FILE,))
     arch = get_architecture(meta["architecture"])
     try:
         config = arch.config_from_dict(meta["config"])

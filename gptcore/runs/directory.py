@@ -20,21 +20,25 @@ checkpoint or the new one, and :meth:`Run.latest` finishes or clears a half-done
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import math
 import os
 import re
 import shutil
+import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import tokenkit
-from tokenkit.atomic import atomic_file, recover
+from tokenkit.atomic import atomic_file, readable, recover
 
 from gptcore.data.fingerprint import vocabulary_sha256
 from gptcore.errors import GptcoreError
+from gptcore.ownership import Kind, check_output
 from gptcore.runs.checkpoint import save_checkpoint
 
 FORMAT = "gptcore-run"
@@ -50,10 +54,14 @@ LOCK = ".lock"
 _STEP = re.compile(r"step-(\d{8})")
 
 
+#: Every entry a run directory may hold (``--force`` and a take-over replace no other).
+RUN_ENTRIES = (CONFIG, VOCAB, DATA, CHECKPOINTS, METRICS, PLOT, LOCK)
+
+
 def is_run(path: str | os.PathLike[str]) -> bool:
     """A directory holding a run's ``config.json``."""
     file = Path(path) / CONFIG
-    if not file.is_file():
+    if not file.is_file() or file.is_symlink():
         return False
     try:
         return json.loads(file.read_text(encoding="utf-8")).get("format") == FORMAT
@@ -65,46 +73,111 @@ def checkpoint_name(step: int) -> str:
     return f"step-{step:08d}"
 
 
+def _describe_run(path: Path) -> str | None:
+    """What ``--out`` holds when it is a run of ours (see :data:`RUN_KIND`)."""
+    if is_run(path):
+        steps = Run(path).steps()
+        return f"a run (step {steps[-1]})" if steps else "a run with no checkpoint yet"
+    if all(e.name == LOCK or _leftover_of_entry(e.name) for e in path.iterdir()):
+        return "an unfinished run set-up (no config.json yet)"
+    return None
+
+
+def _leftover_of_entry(name: str) -> bool:
+    m = _ATOMIC.match(name)
+    return bool(m and m["name"] in RUN_ENTRIES)
+
+
+_ATOMIC = re.compile(r"^\.(?P<name>.+?)\.(tmp|new|old)-\d+-[^/]*$")
+
+#: A run directory as :func:`gptcore.ownership.check_output` recognises it.
+RUN_KIND = Kind("run", _describe_run, lambda path: RUN_ENTRIES, reuse="use --resume to continue it")
+
+
+def _open_nofollow(path: Path, flags: int) -> int:
+    """``os.open`` that refuses a symbolic link (a run directory's files are not trusted)."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or path.is_symlink():
+            raise GptcoreError(f"{path} is a symbolic link; a run's files must be its own "
+                               "(refusing to write through it)") from None
+        raise GptcoreError(f"cannot open {path}: {exc.strerror or exc}") from None
+
+
 @dataclass
 class Run:
-    """One run directory. ``open`` it to train into it; reading needs no lock."""
+    """One run directory. ``open`` it to train into it; reading needs no lock (and never
+    changes anything: only the lock holder finishes or clears what a killed writer left)."""
 
     path: Path
     _lock: IO[str] | None = field(default=None, repr=False)
+    #: Set by :meth:`create`: the directory was missing (``created``), held nothing of ours
+    #: (``fresh``), or holds a run being replaced (``--force``) or taken over (no checkpoint).
+    created: bool = field(default=False, repr=False)
+    fresh: bool = field(default=False, repr=False)
 
     # -- creating and locking ------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | os.PathLike[str], *, resume: bool, force: bool) -> Run:
-        """Lock ``path`` for training: new (refused if it holds a run, unless ``force``) or resumed."""
+    def create(cls, path: str | os.PathLike[str], *, resume: bool, force: bool,
+               inputs: Iterable[str | os.PathLike[str]] = ()) -> Run:
+        """Lock ``path`` for training: new, resumed, replaced (``force``: only a run of ours,
+        see :mod:`gptcore.ownership`) or taken over (a run of ours that never completed a
+        checkpoint: the same command starts it again). ``inputs`` are never replaced."""
         run = cls(Path(path))
-        if run.path.exists() and not run.path.is_dir():
-            raise GptcoreError(f"--out {run.path} is a file, not a run directory")
-        exists = run.path.is_dir() and any(run.path.iterdir())
         if resume:
+            if run.path.exists() and not run.path.is_dir():
+                raise GptcoreError(f"--out {run.path} is a file, not a run directory")
             if not is_run(run.path):
+                unfinished = run.path.is_dir() and _describe_run(run.path)
+                if unfinished:
+                    raise GptcoreError(f"nothing to resume: {run.path} holds {unfinished}; start it again "
+                                       "with the command that started it")
                 raise GptcoreError(f"nothing to resume: {run.path} holds no run ({CONFIG} missing)")
-        elif exists and not force:
-            raise GptcoreError(f"{run.path} already holds a run; use --resume to continue it "
-                               "or --force to start over")
+            run.lock()
+            return run
+        takeover = not force and run.path.is_dir() and _describe_run(run.path) in (
+            "a run with no checkpoint yet", "an unfinished run set-up (no config.json yet)")
+        verdict = check_output(run.path, RUN_KIND, force=force or takeover, inputs=inputs, ignore=(LOCK,))
+        run.created = not run.path.exists()
+        run.fresh = verdict.new
         run.path.mkdir(parents=True, exist_ok=True)
         run.lock()
+        if takeover and run.steps():  # a checkpoint completed meanwhile (before the lock was ours)
+            run.close()
+            raise GptcoreError(f"--out {run.path} holds a run (step {run.steps()[-1]}); "
+                               "use --resume to continue it or --force to replace it")
         return run
 
     def lock(self) -> None:
-        """Hold ``RUN/.lock`` until :meth:`close`; a second process is refused with one line."""
-        handle = open(self.path / LOCK, "a+", encoding="utf-8")
+        """Hold ``RUN/.lock`` until :meth:`close`; a second process is refused with one line.
+
+        The holder alone finishes or clears what a killed checkpoint write left (judged by
+        the lock, not by process ids, which mean nothing in another PID namespace or host).
+        """
+        fd = _open_nofollow(self.path / LOCK, os.O_RDWR | os.O_CREAT)
+        handle = os.fdopen(fd, "r+", encoding="utf-8")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            owner = handle.read().strip() or "another process"
+            owner = handle.read(200).strip() or "another process"
             handle.close()
             raise GptcoreError(f"{self.path} is in use by {owner}; wait for it to finish") from None
+        for name in RUN_ENTRIES:
+            if name != LOCK and (self.path / name).is_symlink():
+                handle.close()
+                raise GptcoreError(f"{self.path / name} is a symbolic link; a run's files must be its own")
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()}\n")
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
         handle.flush()
         self._lock = handle
+        self._recover_checkpoints()
+
+    @property
+    def locked(self) -> bool:
+        return self._lock is not None
 
     def close(self) -> None:
         if self._lock is not None:
@@ -113,14 +186,27 @@ class Run:
             self._lock = None
 
     def clear(self, keep: tuple[str, ...] = ()) -> None:
-        """Remove an old run's files (``--force``), keeping the lock this process holds and ``keep``."""
+        """Remove an old run's files (``--force``, a take-over), keeping the lock this process
+        holds and ``keep``. Only a run's own entries go: nothing else is ever deleted."""
         for entry in self.path.iterdir():
-            if entry.name == LOCK or entry.name in keep:
+            own = entry.name in RUN_ENTRIES or _leftover_of_entry(entry.name)
+            if not own or entry.name == LOCK or entry.name in keep:
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
+
+    def discard(self) -> None:
+        """Undo a start that failed before training: the directory as it was (``created``:
+        gone; ``fresh``: emptied of what this process wrote). Must hold the lock."""
+        if self.created:
+            self.close()
+            shutil.rmtree(self.path, ignore_errors=True)
+        elif self.fresh:
+            self.clear()
+            self.close()
+            (self.path / LOCK).unlink(missing_ok=True)
 
     # -- config and vocabulary -------------------------------------------------------------
     def read_config(self) -> dict[str, Any]:
@@ -153,21 +239,32 @@ class Run:
         return self.path / CHECKPOINTS
 
     def _recover_checkpoints(self) -> None:
-        """Finish or clear what a killed checkpoint swap left (hidden ``.step-*`` siblings)."""
-        if not self.checkpoints.is_dir():
+        """Finish or clear what a killed checkpoint swap left (hidden ``.step-*`` siblings).
+
+        Only the lock holder calls this: it is the only writer, so every leftover it finds is
+        a dead writer's, whatever process id its name carries.
+        """
+        if not self._lock or not self.checkpoints.is_dir() or self.checkpoints.is_symlink():
             return
         names = {m.group(0) for e in self.checkpoints.iterdir()
                  if e.name.startswith(".") and (m := _STEP.search(e.name))}
         for name in sorted(names):
-            recover(self.checkpoints / name)
+            recover(self.checkpoints / name, assume_dead=True)
 
     def steps(self) -> list[int]:
-        """Steps of the complete checkpoints, oldest first."""
-        self._recover_checkpoints()
+        """Steps of the complete checkpoints, oldest first (read-only: a checkpoint a writer
+        is swapping in counts through its complete hidden copy)."""
         if not self.checkpoints.is_dir():
             return []
-        return sorted(int(m.group(1)) for e in self.checkpoints.iterdir()
-                      if (m := _STEP.fullmatch(e.name)) and (e / "checkpoint.json").is_file())
+        found = set()
+        for e in self.checkpoints.iterdir():
+            m = _STEP.fullmatch(e.name)
+            if m and (e / "checkpoint.json").is_file():
+                found.add(int(m.group(1)))
+            elif e.name.startswith(".") and (m := _STEP.search(e.name)):
+                if readable(self.checkpoints / m.group(0)) != self.checkpoints / m.group(0):
+                    found.add(int(m.group(1)))
+        return sorted(found)
 
     def latest(self) -> Path | None:
         """The newest complete checkpoint: the pointer's, else the highest step found."""
@@ -197,7 +294,8 @@ class Run:
     # -- metrics and plot ---------------------------------------------------------------------
     def log(self, record: dict[str, Any]) -> None:
         """Append one line to ``metrics.jsonl`` (flushed: a killed run keeps what it logged)."""
-        with open(self.path / METRICS, "a", encoding="utf-8") as fh:
+        fd = _open_nofollow(self.path / METRICS, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
 
     def metrics(self) -> list[dict[str, Any]]:

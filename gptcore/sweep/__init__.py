@@ -42,6 +42,9 @@ _EXPORTS: dict[str, str] = {
     "train_vocabulary": "gptcore.sweep.runner",
     "write_results": "gptcore.sweep.runner",
     "bpb_plot": "gptcore.sweep.plots",
+    "SWEEP_ENTRIES": "gptcore.sweep.directory",
+    "SWEEP_KIND": "gptcore.sweep.directory",
+    "clear_sweep": "gptcore.sweep.directory",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

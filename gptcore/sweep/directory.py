@@ -13,6 +13,7 @@ from tokenkit.atomic import atomic_file
 
 from gptcore.data.sources import resolve_sources
 from gptcore.errors import GptcoreError
+from gptcore.ownership import Kind, check_output
 from gptcore.sweep.config import FORMAT, FORMAT_VERSION, SETTINGS_FILE, SweepConfig
 
 
@@ -48,28 +49,50 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "other settings"
 
 
+#: Every entry a sweep directory may hold.
+SWEEP_ENTRIES = (SETTINGS_FILE, "vocabs", "shards", "runs", "results.csv", "results.json", "bpb.png")
+
+
+def _describe_sweep(path: Path) -> str | None:
+    try:
+        data = json.loads((path / SETTINGS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return "a vocab sweep" if isinstance(data, dict) and data.get("format") == FORMAT else None
+
+
+#: A sweep directory as :func:`gptcore.ownership.check_output` recognises it.
+SWEEP_KIND = Kind("vocab sweep", _describe_sweep, lambda path: SWEEP_ENTRIES)
+
+
+def clear_sweep(out: Path) -> None:
+    """Remove a sweep's own entries from ``out`` (and the atomic-write leftovers of them);
+    nothing else (``check_output`` refuses a directory holding anything else)."""
+    for entry in out.iterdir():
+        if entry.name in SWEEP_ENTRIES or any(entry.name.startswith(f".{name}.") for name in SWEEP_ENTRIES):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
 def open_sweep(out: Path, config: SweepConfig, force: bool) -> dict[str, Any]:
-    """Create ``out`` or continue it; refuse one made with other settings unless ``force``."""
+    """Create ``out`` or continue it; refuse one made with other settings unless ``force``, and
+    any directory that is not a sweep (:mod:`gptcore.ownership`: nothing else is deleted)."""
     ident = identity(config)
     settings_file = out / SETTINGS_FILE
-    if out.exists() and not out.is_dir():
-        raise GptcoreError(f"--out {out} is a file, not a sweep directory")
-    if settings_file.is_file():
+    verdict = check_output(out, SWEEP_KIND, force=force, inputs=config.sources, reuse=True)
+    if not verdict.new:
         try:
             stored = json.loads(settings_file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
             stored = {"format": f"unreadable ({e})"}
         if stored == ident and not force:
             return ident
         if not force:
             raise GptcoreError(f"{out} holds a sweep with {_difference(stored, ident)}; use --force to "
                                "start it again, or another --out")
-        shutil.rmtree(out)
-    elif out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise GptcoreError(f"{out} exists and is not a vocab sweep (no {SETTINGS_FILE}); use --force "
-                               "to overwrite it, or another --out")
-        shutil.rmtree(out)
+        clear_sweep(out)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_file(settings_file) as tmp:
         tmp.write_text(json.dumps(ident, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

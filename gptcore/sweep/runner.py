@@ -77,7 +77,7 @@ from gptcore.sweep.config import (
     parameter_split,
     plan_budget,
 )
-from gptcore.sweep.directory import open_sweep
+from gptcore.sweep.directory import clear_sweep, open_sweep
 from gptcore.sweep.plots import bpb_plot
 from gptcore.training.distributed import Dist
 
@@ -120,7 +120,8 @@ def _pretrain(shards: TokenShards, vocab_dir: Path, model: nn.Module, *, tokens:
     cfg = training.TrainConfig(batch_size=batch_size, seq_len=context_tokens, steps=steps, lr=lr,
                                lr_schedule="constant", seed=seed, eval_start=steps, eval_every=steps,
                                eval_batches=1, log_every=max(1, steps // 200), sample_tokens=0,
-                               keep_last=1, bf16=sweep_bf16(device))
+                               keep_last=1, checkpoint_every=0,  # an interrupted sweep run starts again
+                               bf16=sweep_bf16(device))
     vocab = tokenkit.load(str(vocab_dir))
     run = Run.create(run_dir, resume=False, force=True)
     try:
@@ -294,6 +295,7 @@ def run_sweep(config: SweepConfig, out: str | Path, *, force: bool = False,
     emit(SweepEvent("phase", "splitting the corpus"))
     split = split_corpus(config)
     fresh = not (out / SETTINGS_FILE).is_file() or force
+    created = not out.exists()
     settings = open_sweep(out, config, force)
     split_info: dict[str, Any] = {"train_bytes": split.train_bytes, "val_bytes": split.val_bytes}
     warnings: list[str] = []
@@ -302,7 +304,10 @@ def run_sweep(config: SweepConfig, out: str | Path, *, force: bool = False,
         prepared = _prepare_all(config, sizes, split, out, split_info, warnings, emit)
     except Exception:
         if fresh:  # bad input found before any training: leave no half-made sweep behind
-            shutil.rmtree(out, ignore_errors=True)
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            else:  # an existing (empty, or replaced) directory: only what the sweep wrote goes
+                clear_sweep(out)
         raise
 
     # 2. the grid

@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "use_bf16": "gptcore.training.loop",
     "DEVICES": "gptcore.training.distributed",
     "Dist": "gptcore.training.distributed",
+    "any_rank": "gptcore.training.distributed",
     "barrier": "gptcore.training.distributed",
     "broadcast_flag": "gptcore.training.distributed",
     "launched_by_torchrun": "gptcore.training.distributed",
@@ -53,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "M_TRIM_THRESHOLD": "gptcore.training.hostmemory",
     "TRIM_THRESHOLD": "gptcore.training.hostmemory",
     "keep_freed_blocks": "gptcore.training.hostmemory",
+    "parse_cadence": "gptcore.training.config",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

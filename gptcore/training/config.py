@@ -32,6 +32,10 @@ class TrainConfig:
     step)`` (:meth:`gptcore.data.TokenShards.window_starts`); ``loader`` shuffles each epoch
     as ``torch.utils.data.DataLoader(shuffle=True)`` does, from the global torch RNG (see
     :func:`loader_permutation`), so a run seeded like the textbook sees the textbook's batches.
+    ``checkpoint_every`` (into a run, and always after the last step): a number of steps
+    (``200``), a duration of training wall time (``"10m"``, ``"600s"``, ``"1h"``; the default
+    is every 10 minutes) or ``0`` for the last step only. Saving draws no random numbers and
+    forces no log step, so a run's losses do not depend on it.
 
     >>> TrainConfig(steps=10).total_steps(EpochPlan(windows=8, global_batch=2, steps_per_epoch=4, tokens_per_step=64))
     10
@@ -59,7 +63,7 @@ class TrainConfig:
     eval_start: int = 0
     eval_batches: int = 10
     log_every: int = 10
-    checkpoint_every: int = 0
+    checkpoint_every: int | str = "10m"
     keep_last: int = 2
     sample_prompt: str = "Every effort moves you"
     sample_tokens: int = 24
@@ -78,12 +82,25 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise GptcoreError(f"--{name.replace('_', '-')} must be positive, got {value}")
-        for name in ("warmup_steps", "checkpoint_every", "keep_last", "sample_tokens", "eval_start",
+        for name in ("lr", "min_lr", "weight_decay", "beta1", "beta2", "grad_clip", "epochs"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
+                raise GptcoreError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+        for name in ("warmup_steps", "keep_last", "sample_tokens", "eval_start",
                      "weight_decay", "min_lr"):
             if getattr(self, name) < 0:
                 raise GptcoreError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if not self.lr > 0:
             raise GptcoreError(f"--lr must be positive, got {self.lr}")
+        if self.lr_schedule != "constant" and self.min_lr > self.lr:
+            raise GptcoreError(f"--min-lr {self.min_lr} is above --lr {self.lr}: the {self.lr_schedule} "
+                               "schedule would raise the rate as it decays; give --min-lr <= --lr")
+        self.cadence()
+        try:
+            self.sample_prompt.encode("utf-8")
+        except UnicodeEncodeError:
+            raise GptcoreError(f"--sample-prompt {self.sample_prompt!r} is not valid Unicode "
+                               "(a lone surrogate)") from None
         if self.order not in ORDERS:
             raise GptcoreError(f"--order must be one of {', '.join(ORDERS)}, got {self.order!r}")
         if self.lr_schedule not in SCHEDULES:
@@ -94,6 +111,10 @@ class TrainConfig:
             raise GptcoreError(f"betas must lie in [0, 1), got ({self.beta1}, {self.beta2})")
         if self.grad_clip is not None and self.grad_clip < 0:
             raise GptcoreError(f"--grad-clip must be >= 0 (0 = off), got {self.grad_clip}")
+
+    def cadence(self) -> tuple[int, float]:
+        """``checkpoint_every`` as ``(steps, seconds)``, either 0 (off); one-line error when unusable."""
+        return parse_cadence(self.checkpoint_every)
 
     def accumulation(self, seq_len: int, world_size: int) -> int:
         """Micro-batches per step: ``grad_accum``, or as many as reach ``batch_tokens``."""
@@ -112,6 +133,33 @@ class TrainConfig:
         if self.epochs is not None or self.tokens is not None:
             return plan.steps(epochs=self.epochs, tokens=self.tokens)
         return self.DEFAULT_STEPS
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_cadence(value: int | str) -> tuple[int, float]:
+    """``200`` -> (200, 0); ``"10m"`` -> (0, 600.0); ``0`` -> (0, 0): steps or seconds between
+    checkpoints.
+
+    >>> parse_cadence("1.5h"), parse_cadence("250"), parse_cadence(0)
+    ((0, 5400.0), (250, 0.0), (0, 0.0))
+    """
+    text = str(value).strip().lower()
+    bad = GptcoreError(f"--checkpoint-every must be a number of steps (200), a duration (10m, 600s, 1h) "
+                       f"or 0 for the last step only, got {str(value)[:40]!r}")
+    if isinstance(value, bool):
+        raise bad
+    if text.isdigit():
+        return int(text), 0.0
+    if text[-1:] in _UNITS:
+        try:
+            amount = float(text[:-1])
+        except ValueError:
+            raise bad from None
+        if math.isfinite(amount) and amount > 0:
+            return 0, amount * _UNITS[text[-1]]
+    raise bad
 
 
 @dataclass

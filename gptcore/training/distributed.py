@@ -111,11 +111,20 @@ def broadcast_flag(flag: bool, where: Dist) -> bool:
     return bool(t.item())
 
 
+def any_rank(flag: bool, where: Dist) -> bool:
+    """True on every rank when ``flag`` is True on any rank (a barrier that carries a flag)."""
+    if not where.enabled:
+        return flag
+    t = torch.tensor([int(flag)])  # gloo: prepare's processes run on the CPU
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
 def print0(where: Dist, *args: object) -> None:
     """``print`` on rank 0 only (for scripts; the CLI prints through its console)."""
     if where.is_main:
         print(*args, flush=True)
 
 
-__all__ = ["DEVICES", "Dist", "barrier", "broadcast_flag", "launched_by_torchrun", "mean", "print0",
+__all__ = ["DEVICES", "Dist", "any_rank", "barrier", "broadcast_flag", "launched_by_torchrun", "mean", "print0",
            "resolve_device", "setup", "teardown", "wrap"]

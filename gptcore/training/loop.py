@@ -222,8 +222,14 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
     if start == 0 and cfg.eval_start == 0 and total > 0:
         evaluation(0)
     train_seconds, window_seconds, window_steps = 0.0, 0.0, 0
-    clock = time.perf_counter()
+    every_steps, every_seconds = cfg.cadence()
+    clock = last_save = time.perf_counter()
     loss_sum = torch.zeros((), device=where.device)
+    window = resume_from.extra.get("log_window") if resume_from is not None else None
+    if (isinstance(window, dict) and isinstance(window.get("steps"), int) and window["steps"] > 0
+            and isinstance(window.get("loss_sum"), float) and math.isfinite(window["loss_sum"])):
+        loss_sum.fill_(float(window["loss_sum"]))  # the partial log window of the saved step
+        window_steps = window["steps"]
     stop = total if until is None else min(total, until)
     for step in range(start, stop):
         lr = get_lr(step, cfg, total)
@@ -246,8 +252,9 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
         done = step + 1
         window_steps += 1
         evaluate_now = is_eval_step(done)
-        save_now = run is not None and (done in (total, stop) or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0))
-        if done % cfg.log_every == 0 or evaluate_now or save_now:
+        final = done == stop
+        logged = done % cfg.log_every == 0 or evaluate_now or final
+        if logged:
             value = mean(loss_sum / window_steps, where).item()  # the one host sync
             if not math.isfinite(value):
                 raise GptcoreError(f"training loss became {value} at step {done}")
@@ -264,13 +271,22 @@ def train(model: nn.Module, data: TokenShards, cfg: TrainConfig, *, vocab: token
             window_steps = 0
             if evaluate_now:
                 evaluation(done)
-            if save_now and where.is_main:
-                extra = dict(checkpoint_extra or {}, train_config=dataclasses.asdict(cfg))
-                if perm is not None:
-                    extra["epoch_permutation"] = {"epoch": perm_epoch, "windows": perm.tolist()}
-                run.save_checkpoint(raw, optimizer, done, extra, keep_last=cfg.keep_last)  # type: ignore[union-attr]
-                run.plot()  # type: ignore[union-attr]
-            clock = time.perf_counter()  # eval and checkpoint time is not training time
+            clock = time.perf_counter()  # eval time is not training time
+        # Checkpoints never add a log step nor draw random numbers: losses do not depend on them.
+        # Timed ones wait for a log step (nothing half-summed); between log steps the partial
+        # window is saved, so a resumed run logs the same averages.
+        if run is not None and where.is_main and (final or (every_steps and done % every_steps == 0) or (
+                logged and every_seconds and time.perf_counter() - last_save >= every_seconds)):
+            started = time.perf_counter()
+            extra = dict(checkpoint_extra or {}, train_config=dataclasses.asdict(cfg))
+            if window_steps:
+                extra["log_window"] = {"loss_sum": loss_sum.item(), "steps": window_steps}
+            if perm is not None:
+                extra["epoch_permutation"] = {"epoch": perm_epoch, "windows": perm.tolist()}
+            run.save_checkpoint(raw, optimizer, done, extra, keep_last=cfg.keep_last)
+            run.plot()
+            last_save = time.perf_counter()
+            clock += last_save - started  # checkpoint time is not training time
         result.step = done
     result.train_seconds = train_seconds
     trained = result.step - start

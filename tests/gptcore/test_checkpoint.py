@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -104,6 +105,9 @@ def test_damaged_checkpoints_give_one_line_errors(tmp_path, damage):
         t["blocks.1.mlp.fc.weight"] = torch.zeros(63, 16)
         save_file(t, str(weights))
         needles += ["blocks.1.mlp.fc.weight", "(63, 16)", "(64, 16)"]
+        meta = json.loads((path / "checkpoint.json").read_text())
+        del meta["files"]  # as written before files were recorded: the tensors themselves are checked
+        (path / "checkpoint.json").write_text(json.dumps(meta))
     elif damage == "missing":
         weights.unlink()
     else:
@@ -112,6 +116,27 @@ def test_damaged_checkpoints_give_one_line_errors(tmp_path, damage):
     with pytest.raises(registry.GptcoreError) as info:
         registry.load_model(path, loader="gptcore-checkpoint")
     testing.assert_one_line_error(info.value, *needles)
+
+
+def test_a_file_copied_in_from_another_step_is_refused_naming_it(tmp_path):
+    model, opt = trained(tmp_path)
+    old = ck.save_checkpoint(tmp_path / "step-1", model, opt, step=1)
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    new = ck.save_checkpoint(tmp_path / "step-2", model, opt, step=2)
+    meta = json.loads((new / "checkpoint.json").read_text())
+    assert meta["files"]["model.safetensors"]["bytes"] == (new / "model.safetensors").stat().st_size
+    assert len(meta["files"]["model.safetensors"]["sha256"]) == 64 and "optimizer.safetensors" in meta["files"]
+    shutil.copy(old / "model.safetensors", new / "model.safetensors")  # same size, other content
+    with pytest.raises(registry.GptcoreError) as info:
+        ck.load_checkpoint(new)
+    testing.assert_one_line_error(info.value, str(new / "model.safetensors"), "sha256 differs")
+    with pytest.raises(registry.GptcoreError, match="model.safetensors"):
+        registry.load_model(new, loader="gptcore-checkpoint")  # the loaders check it too
+    shutil.copy(old / "optimizer.safetensors", new / "optimizer.safetensors")
+    shutil.copy(tmp_path / "step-1" / "model.safetensors", tmp_path / "kept")
+    ck.save_checkpoint(new, model, opt, step=2)  # a rewrite records the files again
+    assert ck.load_checkpoint(new).step == 2
 
 
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),

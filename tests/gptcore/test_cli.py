@@ -131,7 +131,9 @@ def test_export_hf_roundtrip(ckpt, tmp_path):
     with torch.no_grad():
         assert (ref(ids).logits - ours(ids)).abs().max() <= 1e-5
     err = run("export", ckpt, "--format", "hf", out, ok=False).output
-    assert "exists" in err
+    assert "holds an export (format hf); use --force" in err
+    assert (out / "gptcore-export.json").is_file()
+    run("export", ckpt, "--format", "hf", out, "--force")  # an export of ours: replaced
     err = run("export", ckpt, "--format", "onnx", tmp_path / "x", ok=False).output
     assert "onnx" in err and not (tmp_path / "x").exists()
 

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from safetensors.torch import load_file, save_file
 
 from gptcore.kit import testing
-from gptcore.runs.checkpoint import save_checkpoint
+from gptcore.runs.checkpoint import file_record, save_checkpoint
 from gptcore.cli import main
 
 from tests.disk import snapshot
@@ -64,6 +64,11 @@ def edit_weights(key: str, file: str, change: Callable[[dict], None]) -> Callabl
         tensors = load_file(str(path))
         change(tensors)
         save_file(tensors, str(path))
+        meta_path = work / "bad" / "checkpoint.json"
+        if meta_path.is_file():  # a crafted checkpoint records its crafted file: the tensors are judged
+            meta = json.loads(meta_path.read_text())
+            meta["files"][file] = file_record(path)
+            meta_path.write_text(json.dumps(meta))
     return setup
 
 
@@ -91,6 +96,89 @@ D = ["diversity", "{ckpt}", "--prompt", "the quick", "--n", "2", "--max-new-toke
 BAD = ["generate", "bad", "--tokenizer", "{vocab}", "--prompt", "the", "--max-new-tokens", "1"]
 P = ["prepare", "--tokenizer", "{vocab}", "--data", "{corpus}", "--out", "shards"]
 E = ["eval", "{ckpt}", "--data", "{corpus}"]
+PRE = ["pretrain", "--preset", "gpt2-tiny", "--set", "emb_dim=32", "--set", "n_layers=1", "--set", "n_heads=2",
+       "--set", "context_length=16", "--tokenizer", "{vocab}", "--data", "{corpus}", "--steps", "2",
+       "--batch-size", "2", "--sample-tokens", "0"]
+PR = PRE + ["--out", "run"]
+RESUME = ["pretrain", "--resume", "--out", "run", "--steps", "3"]
+
+
+def thesis(work: Path, shared: Shared) -> None:
+    """A user's own files in the working directory."""
+    (work / "thesis.txt").write_text("three years of work")
+    (work / "src").mkdir()
+    (work / "src" / "main.py").write_text("print('mine')")
+
+
+def run_copy(*, extra: str | None = None) -> Callable[[Path, Shared], None]:
+    """The shared run at ``run`` (plus a user's file ``extra`` inside it)."""
+    def setup(work: Path, shared: Shared) -> None:
+        shutil.copytree(shared["run"], work / "run")
+        if extra:
+            (work / "run" / extra).write_text("mine")
+    return setup
+
+
+def lock_symlink(work: Path, shared: Shared) -> None:
+    run_copy()(work, shared)
+    (work / "target.txt").write_text("not the run's")
+    (work / "run" / ".lock").unlink()
+    (work / "run" / ".lock").symlink_to(work / "target.txt")
+
+
+def older_weights(work: Path, shared: Shared) -> None:
+    """The newest checkpoint's model.safetensors replaced by the previous step's."""
+    run_copy()(work, shared)
+    steps = work / "run" / "checkpoints"
+    shutil.copy(steps / "step-00000001" / "model.safetensors", steps / "step-00000002" / "model.safetensors")
+
+
+def shards_copy(change: Callable[[Path], None]) -> Callable[[Path, Shared], None]:
+    def setup(work: Path, shared: Shared) -> None:
+        shutil.copytree(shared["shards"], work / "bad")
+        change(work / "bad")
+    return setup
+
+
+def id_out_of_range(path: Path) -> None:
+    import numpy as np
+
+    shard = path / "train-00000.bin"
+    ids = np.fromfile(shard, dtype="<u2")
+    ids[5] = 60000  # above the 300-id vocabulary (and the model's embedding)
+    ids.tofile(shard)
+
+
+def shard_name(name: str) -> Callable[[Path], None]:
+    def change(path: Path) -> None:
+        manifest = json.loads((path / "manifest.json").read_text())
+        manifest["splits"]["train"]["shards"][0]["file"] = name
+        (path / "manifest.json").write_text(json.dumps(manifest))
+    return change
+
+
+def shard_symlink(path: Path) -> None:
+    shard = path / "train-00000.bin"
+    outside = path.parent / "outside.bin"
+    shutil.copy(shard, outside)
+    shard.unlink()
+    shard.symlink_to(outside)
+
+
+def an_export(work: Path, shared: Shared) -> None:
+    """An earlier export of the checkpoint at ``exp`` (so ``--force`` would recognise it)."""
+    done = CliRunner().invoke(main, ["export", shared["ckpt"], str(work / "exp")])
+    assert done.exit_code == 0, done.output
+
+
+def vocab_symlink(work: Path, shared: Shared) -> None:
+    run_copy()(work, shared)
+    vocab = work / "run" / "vocab"
+    target = next(p for p in vocab.iterdir() if p.suffix == ".json" and p.name != "tokenkit.json")
+    outside = work / "elsewhere.json"
+    shutil.copy(target, outside)
+    target.unlink()
+    target.symlink_to(outside)
 
 CASES: list[tuple[str, list[str], Setup, str]] = [
     # -- generate: values ------------------------------------------------------------------------
@@ -199,6 +287,62 @@ CASES: list[tuple[str, list[str], Setup, str]] = [
     ("eval-max-batches-negative", E + ["--max-batches", "-1"], None, "batches"),
     ("eval-data-missing", ["eval", "{ckpt}", "--data", "nope.txt"], None, "nope.txt"),
     ("eval-context-zero", E + ["--context-length", "0"], None, "context"),
+    # -- pretrain: what --force may replace (only a run of gptcore's own) -------------------------------
+    ("pretrain-force-cwd-with-thesis", PRE + ["--out", ".", "--force"], thesis, "src/, thesis.txt"),
+    ("pretrain-cwd-with-thesis", PRE + ["--out", "."], thesis, "did not write"),
+    ("pretrain-force-foreign-dir", PRE + ["--out", "mine", "--force"], write("mine/notes.txt", "x"), "notes.txt"),
+    ("pretrain-force-run-with-user-file", PR + ["--force"], run_copy(extra="thesis.txt"), "thesis.txt"),
+    ("pretrain-run-without-force", PR, run_copy(), "holds a run (step 2)"),
+    ("pretrain-force-parent", PRE + ["--out", "..", "--force"], None, ".."),
+    ("pretrain-force-input-inside", ["pretrain", "--preset", "gpt2-tiny", "--set", "context_length=16",
+                                     "--set", "emb_dim=32", "--set", "n_layers=1", "--set", "n_heads=2",
+                                     "--tokenizer", "{vocab}", "--data", "run/data", "--out", "run", "--force"],
+     run_copy(), "input"),
+    ("pretrain-out-file", PRE + ["--out", "f.txt"], write("f.txt", "x"), "f.txt"),
+    # -- pretrain: every option checked before anything is written ----------------------------------
+    ("pretrain-min-lr-above-lr", PR + ["--lr", "1e-4", "--min-lr", "1e-3"], None, "--min-lr"),
+    ("pretrain-lr-nan", PR + ["--lr", "nan"], None, "--lr"),
+    ("pretrain-lr-inf", PR + ["--lr", "inf"], None, "--lr"),
+    ("pretrain-weight-decay-inf", PR + ["--weight-decay", "inf"], None, "--weight-decay"),
+    ("pretrain-grad-clip-nan", PR + ["--grad-clip", "nan"], None, "--grad-clip"),
+    ("pretrain-beta1-nan", PR + ["--beta1", "nan"], None, "--beta1"),
+    ("pretrain-epochs-nan", PRE + ["--out", "run", "--epochs", "nan", "--steps", "2"], None, "--epochs"),
+    ("pretrain-seq-len-beyond-context", PR + ["--seq-len", "64"], None, "--seq-len"),
+    ("pretrain-checkpoint-every-word", PR + ["--checkpoint-every", "soon"], None, "--checkpoint-every"),
+    ("pretrain-checkpoint-every-negative", PR + ["--checkpoint-every", "-5m"], None, "--checkpoint-every"),
+    ("pretrain-sample-prompt-surrogate", PR + ["--sample-prompt", "a\ud800"], None, "--sample-prompt"),
+    ("pretrain-batch-tokens-odd", PR + ["--batch-tokens", "33"], None, "--batch-tokens"),
+    ("pretrain-ids-out-of-range", ["pretrain", "--preset", "gpt2-tiny", "--set", "context_length=16",
+                                   "--set", "emb_dim=32", "--set", "n_layers=1", "--set", "n_heads=2",
+                                   "--tokenizer", "{vocab}", "--data", "bad", "--out", "run"],
+     shards_copy(id_out_of_range), "60000"),
+    ("pretrain-shard-name-escapes", ["pretrain", "--preset", "gpt2-tiny", "--set", "context_length=16",
+                                     "--tokenizer", "{vocab}", "--data", "bad", "--out", "run"],
+     shards_copy(shard_name("../../corpus.txt")), "../../corpus.txt"),
+    ("pretrain-shard-name-absolute", ["pretrain", "--preset", "gpt2-tiny", "--tokenizer", "{vocab}", "--data", "bad",
+                                      "--out", "run"], shards_copy(shard_name("/etc/passwd")), "/etc/passwd"),
+    ("pretrain-shard-symlink", ["pretrain", "--preset", "gpt2-tiny", "--tokenizer", "{vocab}", "--data", "bad",
+                                "--out", "run"], shards_copy(shard_symlink), "symbolic link"),
+    # -- a run's files are untrusted ---------------------------------------------------------------------
+    ("resume-lock-symlink", RESUME, lock_symlink, ".lock"),
+    ("resume-older-weights", RESUME, older_weights, "model.safetensors"),
+    ("generate-older-weights", ["generate", "run", "--prompt", "a"], older_weights, "model.safetensors"),
+    ("generate-vocab-symlink", ["generate", "run", "--prompt", "a"], vocab_symlink, "symbolic link"),
+    ("eval-shard-name-escapes", ["eval", "{ckpt}", "--data", "bad"], shards_copy(shard_name("../x.bin")), "../x.bin"),
+    ("eval-ids-out-of-range", ["eval", "{ckpt}", "--data", "bad"], shards_copy(id_out_of_range), "60000"),
+    ("eval-context-beyond-model", E + ["--context-length", "64"], None, "--context-length"),
+    # -- prepare and export refuse the working directory by rule; --force replaces only their own ---------
+    ("prepare-out-cwd", P[:-1] + ["."], None, "working directory"),
+    ("prepare-out-cwd-force", P[:-1] + [".", "--force"], None, "working directory"),
+    ("prepare-out-parent", P[:-1] + [".."], None, "parent"),
+    ("prepare-force-foreign", P + ["--force"], write("shards/keep.txt", "x"), "keep.txt"),
+    ("export-out-cwd", ["export", "{ckpt}", "."], None, "working directory"),
+    ("export-out-cwd-force", ["export", "{ckpt}", ".", "--force"], thesis, "working directory"),
+    ("export-force-foreign", ["export", "{ckpt}", "out", "--force"], write("out/keep", "x"), "keep"),
+    ("export-run-into-itself", ["export", "run", "run", "--force"], run_copy(), "run"),
+    ("export-into-the-model", ["export", "run", "run/checkpoints", "--force"], run_copy(), "did not write"),
+    ("export-an-export-onto-itself", ["export", "exp", "exp", "--force", "--tokenizer", "{vocab}"], an_export,
+     "is an input"),
     # -- the group ------------------------------------------------------------------------------------
     ("unknown-command", ["frobnicate"], None, "frobnicate"),
     ("list-extra-argument", ["list", "extra"], None, "extra"),
@@ -238,15 +382,22 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
     ckpt = save_checkpoint(root / "ckpt", model, vocabulary=str(vocab_dir))
     hf = save_hf_gpt2(root / "hf", vocab_size=size)
     (root / "corpus.txt").write_text(TEXT * 20, encoding="utf-8")
+    from gptcore.data.preparation import prepare
+
+    prepare(str(vocab_dir), [str(root / "corpus.txt")], root / "shards")
+    trained = CliRunner().invoke(main, [a.format(vocab=vocab_dir, corpus=root / "corpus.txt") for a in PRE]
+                                 + ["--out", str(root / "run"), "--checkpoint-every", "1", "--keep-last", "0"])
+    assert trained.exit_code == 0, trained.output
     return {"root": str(root), "vocab": str(vocab_dir), "big": str(big), "ckpt": str(ckpt),
-            "hf": str(hf), "corpus": str(root / "corpus.txt")}
+            "hf": str(hf), "corpus": str(root / "corpus.txt"), "shards": str(root / "shards"),
+            "run": str(root / "run")}
 
 
 
 
 def test_there_are_enough_cases() -> None:
     assert len(CASES) >= 60 and len({c[0] for c in CASES}) == len(CASES)
-    assert {"generate", "next", "diversity", "export", "prepare", "eval"} <= {c[1][0] for c in CASES}
+    assert {"generate", "next", "diversity", "export", "prepare", "eval", "pretrain"} <= {c[1][0] for c in CASES}
 
 
 @pytest.mark.parametrize("case_id,argv,setup,culprit", CASES, ids=[c[0] for c in CASES])
@@ -261,6 +412,8 @@ def test_bad_input_is_one_line(case_id, argv, setup, culprit, shared, tmp_path, 
     before = snapshot(work, Path(shared["root"]))
     result = CliRunner().invoke(main, args)
     after = snapshot(work, Path(shared["root"]))
+    if case_id.startswith("resume-"):  # --resume takes the run's lock (writing its pid) before reading it
+        before, after = ({k: v for k, v in d.items() if not k.endswith("/run/.lock")} for d in (before, after))
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.exit_code not in (0, None), (case_id, result.output)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)

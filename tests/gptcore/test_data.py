@@ -331,9 +331,10 @@ def test_existing_non_shard_directory_is_refused(tmp_path, gpt2):
     (tmp_path / "t.txt").write_text("some text here\n", encoding="utf-8")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("mine")
-    with pytest.raises(GptcoreError, match="not a token-shard directory"):
-        prepare(gpt2, [str(tmp_path / "t.txt")], tmp_path / "out")
-    assert listing(tmp_path / "out") == ["keep.txt"]
+    for force in (False, True):  # force rebuilds shards of ours, never a directory of other files
+        with pytest.raises(GptcoreError, match="holds files gptcore did not write: keep.txt"):
+            prepare(gpt2, [str(tmp_path / "t.txt")], tmp_path / "out", force=force)
+        assert listing(tmp_path / "out") == ["keep.txt"]
 
 
 def test_reader_refuses_truncated_shard_and_other_vocabulary(tmp_path, gpt2, small_hf):

@@ -27,6 +27,7 @@ from gptcore.models.gpt2.model import GPT2Config
 from gptcore.platform.registry import load_model
 from gptcore.generation.sampling import SamplingConfig
 
+from tests.disk import snapshot
 from tests.gptcore.helpers import save_hf_gpt2
 
 TINY = dict(vocab_size=64, context_length=16, emb_dim=16, n_layers=1, n_heads=2)
@@ -63,17 +64,20 @@ CHILD = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("kill_at", [0, 1, 2, 3, 4])
-def test_kill_at_each_step_of_a_checkpoint_save_is_recovered_by_the_next_load(tmp_path: Path,
-                                                                             kill_at: int) -> None:
+def test_kill_at_each_step_of_a_checkpoint_save_is_read_by_the_next_load_and_cleared_by_the_next_save(
+        tmp_path: Path, kill_at: int) -> None:
     target = save_checkpoint(tmp_path / "ckpt", tiny(0), step=1)
     proc = subprocess.run([sys.executable, "-c", CHILD, str(target), str(kill_at)])
     died = proc.returncode == 9
+    before = snapshot(tmp_path)
     loaded = load_checkpoint(target)
+    assert snapshot(tmp_path) == before  # a reader never renames or deletes (the writer may be alive)
     assert loaded.step == (1 if died and kill_at in (0, 1) else 2)
     expected = tiny(0 if loaded.step == 1 else 1)
     for (name, a), b in zip(loaded.model.state_dict().items(), expected.state_dict().values()):
         assert torch.equal(a, b), name
-    assert listing(tmp_path) == ["ckpt"]
+    save_checkpoint(target, tiny(2), step=3)  # the next writer finishes or clears the dead one's work
+    assert listing(tmp_path) == ["ckpt"] and load_checkpoint(target).step == 3
 
 
 def test_full_disk_during_a_checkpoint_save_is_one_line_and_keeps_the_old(tmp_path: Path,

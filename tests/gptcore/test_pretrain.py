@@ -73,7 +73,7 @@ def test_existing_run_is_refused_without_resume_and_force_starts_over(trained, v
     shutil.copytree(trained, copy)
     before = (copy / "metrics.jsonl").read_text()
     err = run("pretrain", *TINY, "--tokenizer", vocab_dir, "--data", text, "--out", copy, "--steps", "2", ok=False)
-    assert "already holds a run" in err.output and "--force" in err.output
+    assert "holds a run (step 4); use --resume to continue it, or --force" in err.output
     assert (copy / "metrics.jsonl").read_text() == before
     run("pretrain", *TINY, "--tokenizer", vocab_dir, "--data", text, "--out", copy, "--steps", "2",
         "--eval-every", "2", "--sample-tokens", "0", "--force")

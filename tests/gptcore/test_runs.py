@@ -1,6 +1,6 @@
-"""Run directories survive a kill at every instant of a checkpoint write: the newest complete
-checkpoint is found, the killed write's leftovers are removed, and resuming from it ends with the
-weights of an uninterrupted run."""
+"""Run directories survive a kill at every instant of a checkpoint write: a reader finds the
+newest complete checkpoint without changing anything, the lock holder removes the killed write's
+leftovers, and resuming from it ends with the weights of an uninterrupted run."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from gptcore.data.preparation import prepare
 from gptcore.runs.directory import Run
 from gptcore.training.config import TrainConfig
 from gptcore.training.loop import train
+
+from tests.disk import snapshot
 
 TINY = dict(context_length=16, emb_dim=16, n_layers=1, n_heads=2, dropout=0.1)
 CFG = dict(steps=4, batch_size=2, lr=2e-3, eval_every=4, checkpoint_every=2, keep_last=1, sample_tokens=0, seed=3)
@@ -68,16 +70,20 @@ def test_kill_at_each_rename_of_a_checkpoint_write_is_recovered(setup, vocab, vo
                             str(kill_at)], capture_output=True, text=True, timeout=120)
     assert child.returncode == (9 if kill_at <= RENAMES else 0), child.stderr
     run = Run(run_dir)
-    latest = run.latest()
+    before = snapshot(run_dir)
+    latest = run.latest()  # a reader: finds the newest complete checkpoint, changes nothing
+    step = load_checkpoint(latest).step if latest is not None else None
+    assert snapshot(run_dir) == before
+    run.lock()  # the lock holder alone finishes or clears what the killed writer left
     leftovers = [p.name for p in (run_dir / "checkpoints").iterdir() if p.name.startswith(".step-")]
     assert leftovers == []
     if latest is None:  # killed before the first checkpoint was complete
-        assert kill_at <= 1
+        assert kill_at <= 1 and run.latest() is None
+        run.close()
         return
-    step = load_checkpoint(latest).step
+    assert run.latest() == latest and load_checkpoint(latest).step == step
     # The first checkpoint is complete once its new copy is renamed (kill 2 and later).
     assert step == (2 if kill_at <= 5 else 4), (kill_at, run.steps())
-    run.lock()
     run.truncate_metrics(step)
     ckpt = load_checkpoint(latest)
     train(ckpt.model, TokenShards(root / "data"), TrainConfig(**CFG), vocab=vocab, run=run, resume_from=ckpt)

@@ -244,9 +244,14 @@ def test_other_settings_in_an_existing_sweep_are_refused_unless_forced(tmp_path,
     other = tmp_path / "other"
     other.mkdir()
     (other / "keep.txt").write_text("mine")
-    with pytest.raises(GptcoreError, match="is not a vocab sweep"):
-        run_sweep(tiny(corpus, sizes=(256,)), other)
-    assert (other / "keep.txt").read_text() == "mine"
+    for force in (False, True):  # --force never empties a directory that is not a sweep
+        with pytest.raises(GptcoreError, match="holds files gptcore did not write: keep.txt"):
+            run_sweep(tiny(corpus, sizes=(256,)), other, force=force)
+        assert sorted(p.name for p in other.iterdir()) == ["keep.txt"]
+    (out / "notes.txt").write_text("mine")  # a sweep with a file of the user's: kept, refused
+    with pytest.raises(GptcoreError, match="holds a vocab sweep and files gptcore did not write: notes.txt"):
+        run_sweep(tiny(corpus, sizes=(256,), lr=2e-2), out, force=True)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "sweep.json").is_file()
 
 
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, corpus):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tokenkit.atomic import atomic_directory, atomic_file, recover
+from tokenkit.atomic import atomic_directory, atomic_file, readable, recover
 from tokenkit.errors import TokenkitError
 
 # A child process writes "new" over an existing "old" directory and dies (os._exit) at the
@@ -114,3 +114,40 @@ def test_disk_errors_become_one_line(tmp_path: Path) -> None:
     with pytest.raises(TokenkitError, match=r"cannot write output .*file/out"):
         with atomic_directory(blocker / "out"):
             pass
+
+
+def _listing(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() if p.is_file() else b""
+            for p in sorted(directory.rglob("*"))}
+
+
+def test_readable_finds_the_complete_copy_of_a_half_done_swap_and_changes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "f").write_text("old")
+    new = tmp_path / ".out.new-4000000-abc"  # a writer's complete copy (another namespace's pid)
+    new.mkdir()
+    (new / "f").write_text("new")
+    tmp = tmp_path / ".out.tmp-4000000-def"
+    tmp.mkdir()
+    before = _listing(tmp_path)
+    assert readable(target) == new  # as recover would choose, without renaming it
+    new.rename(tmp_path / ".out.old-4000000-abc")  # between the swap's renames: only the old copy
+    target.rename(tmp_path / "gone")
+    assert readable(target) == tmp_path / ".out.old-4000000-abc"
+    (tmp_path / "gone").rename(target)
+    (tmp_path / ".out.old-4000000-abc").rename(new)
+    assert _listing(tmp_path) == before
+
+
+def test_recover_assume_dead_clears_leftovers_whatever_pid_they_name(tmp_path: Path) -> None:
+    import os
+
+    target = tmp_path / "out"
+    target.mkdir()
+    mine = tmp_path / f".out.tmp-{os.getpid()}-x"  # a live pid: kept unless the caller holds the lock
+    mine.mkdir()
+    recover(target)
+    assert mine.exists()
+    recover(target, assume_dead=True)
+    assert not mine.exists() and target.is_dir()
