@@ -8,7 +8,7 @@ from typing import Any
 
 from tokenkit.errors import TokenkitError, one_line
 from tokenkit.protowire import read_varint, skip_field
-from tokenkit.vocabulary import SP_FILE, Vocabulary
+from tokenkit.vocabulary import SP_FILE, Vocabulary, check_text
 
 SP_SPACE = "\u2581"  # sentencepiece's whitespace marker ▁
 
@@ -91,6 +91,7 @@ class SentencePieceVocabulary(Vocabulary):
                 self._specials[piece] = pid
 
     def encode_ordinary(self, text: str) -> list[int]:
+        check_text(text)
         sp = self.ordinary_sp
         if SP_SPACE not in text or self._space_ids is None:
             return sp.encode(text)
@@ -103,16 +104,14 @@ class SentencePieceVocabulary(Vocabulary):
         return ids
 
     def decode(self, ids: Iterable[int]) -> str:
-        return self.sp.decode(list(ids))
+        return self.sp.decode(self.checked_ids(ids))
 
     @property
     def vocab_size(self) -> int:
         return self._size
 
     def id_to_token(self, token_id: int) -> str:
-        if not 0 <= token_id < self._size:
-            raise TokenkitError(f"token id {token_id} is outside the vocabulary (size {self._size})")
-        return self.sp.id_to_piece(token_id)
+        return self.sp.id_to_piece(self.check_id(token_id))
 
     def token_to_id(self, token: str) -> int | None:
         pid = self.sp.piece_to_id(token)
@@ -122,6 +121,7 @@ class SentencePieceVocabulary(Vocabulary):
 
     def token_bytes(self, token_id: int) -> bytes | None:
         piece = self.id_to_token(token_id)
+        token_id = self.check_id(token_id)
         if self.sp.is_byte(token_id):
             return bytes([int(piece[3:5], 16)])
         if self.sp.is_control(token_id) or self.sp.is_unknown(token_id):
@@ -131,7 +131,7 @@ class SentencePieceVocabulary(Vocabulary):
         return piece.replace(SP_SPACE, " ").encode("utf-8")
 
     def is_byte_fallback(self, token_id: int) -> bool:
-        return bool(self.sp.is_byte(token_id))
+        return bool(self.sp.is_byte(self.check_id(token_id)))
 
     @property
     def specials(self) -> dict[str, int]:
