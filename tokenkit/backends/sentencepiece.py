@@ -104,7 +104,16 @@ class SentencePieceVocabulary(Vocabulary):
         return ids
 
     def decode(self, ids: Iterable[int]) -> str:
-        return self.sp.decode(self.checked_ids(ids))
+        """sentencepiece's decode, except that bytes which are not UTF-8 become U+FFFD by the
+        rule the other backends follow (Python's and Rust's: one U+FFFD per maximal invalid
+        subpart; sentencepiece writes one per byte)."""
+        ids = self.checked_ids(ids)
+        text = self.sp.decode(ids)
+        if "\ufffd" in text:
+            same_rule = self.decode_bytes(ids).decode("utf-8", "replace")
+            if same_rule.replace("\ufffd", "") == text.replace("\ufffd", ""):
+                return same_rule
+        return text
 
     @property
     def vocab_size(self) -> int:

@@ -115,12 +115,17 @@ class TiktokenVocabulary(Vocabulary):
         return self.encoding.decode_bytes(self.checked_ids(ids))
 
     def encode_single_token(self, text_or_bytes: str | bytes) -> int:
+        if not isinstance(text_or_bytes, (str, bytes, bytearray)):
+            return super().encode_single_token(text_or_bytes)  # its one-line type error
         if isinstance(text_or_bytes, str) and text_or_bytes not in self._specials:
             check_text(text_or_bytes)
         try:
-            return self.encoding.encode_single_token(text_or_bytes)
-        except (KeyError, TypeError):
-            return super().encode_single_token(text_or_bytes)  # the same lookup's one-line error
+            return self.encoding.encode_single_token(bytes(text_or_bytes)
+                                                     if isinstance(text_or_bytes, bytearray)
+                                                     else text_or_bytes)
+        except KeyError:
+            raise TokenkitError(f"{text_or_bytes!r:.60} is not a single token of vocabulary "
+                                f"{self.name}") from None
 
     @property
     def vocab_size(self) -> int:
@@ -130,6 +135,7 @@ class TiktokenVocabulary(Vocabulary):
         return self.encoding.decode_single_token_bytes(self.check_id(token_id))
 
     def id_to_token(self, token_id: int) -> str:
+        token_id = self.check_id(token_id)
         if token_id in self._by_special_id:
             return self._by_special_id[token_id]
         return bytes_to_token(self._bytes(token_id))
@@ -144,6 +150,7 @@ class TiktokenVocabulary(Vocabulary):
         return self.encoding._mergeable_ranks.get(data)
 
     def token_bytes(self, token_id: int) -> bytes | None:
+        token_id = self.check_id(token_id)
         if token_id in self._by_special_id:
             return self._by_special_id[token_id].encode("utf-8")
         return self._bytes(token_id)
