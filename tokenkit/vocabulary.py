@@ -22,7 +22,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from tokenkit.atomic import atomic_directory
+from tokenkit.atomic import atomic_directory, protected
 from tokenkit.errors import TokenkitError
 
 METADATA_FILE = "tokenkit.json"
@@ -346,14 +346,73 @@ class Vocabulary(ABC):
     def save(self, directory: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write the vocabulary directory atomically (:func:`tokenkit.atomic.atomic_directory`):
         a reader never sees a half-written vocabulary, and an existing one is kept unless
-        ``force``."""
+        ``force`` — which replaces only a vocabulary directory tokenkit wrote
+        (:func:`check_replaceable`), never a directory holding anything else."""
         target = Path(directory)
+        if force:
+            check_replaceable(target)
         with atomic_directory(target, force=force) as tmp:
             file_name = self._write_backend_file(tmp)
-            meta = {**self.metadata, "format_version": FORMAT_VERSION, "backend": self.backend,
+            meta = {**{k: v for k, v in self.metadata.items() if k != "files"},
+                    "format_version": FORMAT_VERSION, "backend": self.backend,
                     "file": file_name, "vocab_size": self.vocab_size,
                     "special_tokens": self.specials}
             (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
                                              encoding="utf-8")
         return target
 
+
+
+# -- what --force may replace ------------------------------------------------------------------
+def describe_output(path: Path) -> tuple[str, list[str]]:
+    """What directory ``path`` holds, for a refusal, and the entries tokenkit cannot account
+    for: ``("a tokenkit vocabulary (hf, 400 tokens)", [])`` for one tokenkit wrote (its
+    ``tokenkit.json`` names every file), ``("files tokenkit did not write", [...])`` else."""
+    entries = sorted(e.name + ("/" if e.is_dir() and not e.is_symlink() else "")
+                     for e in path.iterdir())
+    if not entries:
+        return "nothing (an empty directory)", []
+    meta_path = path / METADATA_FILE
+    meta: Any = None
+    if meta_path.is_file() and not meta_path.is_symlink():
+        try:
+            meta = json.loads(meta_path.read_bytes()[:1 << 24])
+        except (ValueError, OSError):
+            meta = None
+    if not isinstance(meta, dict) or meta.get("backend") not in ("hf", "sentencepiece", "tiktoken"):
+        return "files tokenkit did not write", entries
+    files = meta.get("files")
+    known = {METADATA_FILE, str(meta.get("file") or "")}
+    known |= {str(f) for f in files} if isinstance(files, list) else set()
+    if meta["backend"] == "tiktoken":
+        known |= {"tokenizer.tiktoken", "tiktoken.json"}
+    size = meta.get("vocab_size")
+    what = f"a tokenkit vocabulary ({meta['backend']}" + (f", {size} tokens)" if size else ")")
+    return what, [e for e in entries if e not in known]
+
+
+def check_replaceable(path: Path, option: str = "output") -> None:
+    """Refuse, in one line naming what is there, to replace ``path`` unless it is missing,
+    empty, or a vocabulary directory tokenkit wrote with no file it cannot account for; and
+    never the working directory, a parent of it or the home directory."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    if not path.is_dir() or path.is_symlink():
+        raise TokenkitError(f"{option} {path} is not a directory tokenkit wrote "
+                            f"({'a link' if path.is_symlink() else 'a file'}); --force never "
+                            "replaces it")
+    why = protected(path)
+    if why is not None:
+        raise TokenkitError(f"{option} {path} is {why}, which --force never replaces: name a "
+                            "new directory for the output")
+    what, foreign = describe_output(path)
+    if foreign and what.startswith("files"):
+        raise TokenkitError(f"{option} {path} holds {what}: {_listed(foreign)}; --force only "
+                            "replaces a vocabulary tokenkit wrote: name a new directory")
+    if foreign:
+        raise TokenkitError(f"{option} {path} holds {what} and files tokenkit did not write: "
+                            f"{_listed(foreign)}; move them away or name a new directory")
+
+
+def _listed(names: list[str], shown: int = 6) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from tokenkit.bytelevel import token_to_bytes
 from tokenkit.errors import TokenkitError, one_line
+from tokenkit.filecheck import checked_file
 from tokenkit.vocabulary import HF_FILE, NO_SPECIALS, AllowedSpecial, Vocabulary, check_text
 
 
@@ -150,10 +151,7 @@ def load_hf_tokenizer(path: Path, metadata: dict[str, Any] | None = None) -> HFV
     """Open a ``tokenizer.json`` (no fast path attached: :func:`tokenkit.load` does that)."""
     from tokenizers import Tokenizer  # heavy: the Rust extension loads on first use
 
-    if not path.exists():
-        raise TokenkitError(f"vocabulary file {path} not found")
-    if not path.is_file():
-        raise TokenkitError(f"vocabulary file {path} is not a regular file")
+    checked_file(path)
     try:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as e:  # tokenizers raises a bare Exception on bad JSON

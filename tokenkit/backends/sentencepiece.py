@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenkit.errors import TokenkitError, one_line
+from tokenkit.filecheck import checked_file
 from tokenkit.protowire import read_varint, skip_field
 from tokenkit.vocabulary import SP_FILE, Vocabulary, check_text
 
@@ -158,8 +159,7 @@ class SentencePieceVocabulary(Vocabulary):
 
 def load_sentencepiece(path: Path, metadata: dict[str, Any] | None = None) -> SentencePieceVocabulary:
     """Open a sentencepiece ``.model`` file."""
-    if not path.exists():
-        raise TokenkitError(f"vocabulary file {path} not found")
+    checked_file(path)
     try:
         proto = path.read_bytes()
     except OSError as e:

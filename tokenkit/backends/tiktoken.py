@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokenkit.bytelevel import bytes_to_token, char_to_byte
 from tokenkit.errors import TokenkitError, one_line
+from tokenkit.filecheck import MAX_MANIFEST, checked_file
 from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary, check_text
 
 if TYPE_CHECKING:
@@ -187,8 +188,10 @@ def load_tiktoken_dir(directory: Path, metadata: dict[str, Any] | None = None) -
 
     meta_path, ranks_path = directory / TIKTOKEN_META, directory / TIKTOKEN_FILE
     for p in (meta_path, ranks_path):
-        if not p.is_file():
+        if not p.exists() and not p.is_symlink():
             raise TokenkitError(f"tiktoken vocabulary {directory}: {p.name} not found")
+    checked_file(meta_path, "tiktoken metadata", limit=MAX_MANIFEST, inside=directory)
+    checked_file(ranks_path, "tiktoken ranks file", inside=directory)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if not isinstance(meta, dict):

@@ -19,7 +19,8 @@ import click
 
 from tokenkit.errors import TokenkitError
 from tokenkit.textio import check_unicode, read_text_source
-from tokenkit.vocabulary import AllowedSpecial
+from tokenkit.atomic import protected
+from tokenkit.vocabulary import AllowedSpecial, check_replaceable, describe_output
 
 #: ``--allow-special``: the one opt-in to reading special tokens out of text.
 ALLOW_SPECIAL = click.option(
@@ -165,14 +166,20 @@ def check_output_file(path: Path | None, option: str) -> None:
 def check_output_directory(path: Path, force: bool, inputs: tuple[str, ...] = (),
                            option: str = "--output") -> None:
     """Fail before any work when directory ``path`` cannot be (re)placed: it exists without
-    ``force``, it is the working directory or one of its ancestors, it is or holds an input,
-    or its parent cannot hold it."""
+    ``force`` (the refusal says what it holds), it is the working directory, one of its
+    ancestors or the home directory, it is or holds an input, it holds anything but a
+    vocabulary tokenkit wrote (:func:`tokenkit.vocabulary.check_replaceable`), or its parent
+    cannot hold it."""
     existing = _first_existing(path, option)
     resolved = path.resolve()
     cwd = Path.cwd().resolve()
     if resolved == cwd or resolved in cwd.parents or not path.name or path.name in (".", ".."):
         raise TokenkitError(f"{option} {_shown(path)} is the working directory or above it: "
                             "name a new directory for the output")
+    why = protected(path)
+    if why is not None:
+        raise TokenkitError(f"{option} {_shown(path)} is {why}, which is never replaced: name a "
+                            "new directory for the output")
     for source in inputs:
         src = Path(source)
         try:
@@ -180,6 +187,12 @@ def check_output_directory(path: Path, force: bool, inputs: tuple[str, ...] = ()
                 raise TokenkitError(f"{option} {_shown(path)} would replace the input {source}")
         except (OSError, ValueError):
             continue
+    if existing == path and path.is_dir() and not path.is_symlink():
+        what, foreign = describe_output(path)
+        if not force and not foreign:
+            raise TokenkitError(f"output {_shown(path)} already exists and holds {what} (use "
+                                "--force to replace it)")
+        check_replaceable(path, option)
     if existing == path and not force:
         raise TokenkitError(f"output {_shown(path)} already exists (use --force to overwrite)")
     import tempfile
