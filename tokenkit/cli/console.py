@@ -237,8 +237,23 @@ def first_difference(a: str, b: str) -> int | None:
     return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
 
 
-def refuse_existing(paths: Iterable[Path | None], force: bool) -> None:
-    """Fail before the work, not after, when an output exists and ``--force`` was not given."""
+def refuse_existing(paths: Iterable[Path | None], force: bool, inputs: Iterable[str] = ()) -> None:
+    """Fail before the work, not after, when an output exists and ``--force`` was not given,
+    or when an output is one of the command's inputs (a corpus, a vocabulary file): ``--force``
+    never replaces an input."""
+    paths = list(paths)
+    sources = [Path(s) for s in inputs if s and Path(s).is_file()]
+    for path in paths:
+        if path is None or not path.is_file():
+            continue
+        for source in sources:
+            try:
+                same = path.samefile(source)
+            except OSError:
+                continue
+            if same:
+                raise TokenkitError(f"output {path} is the input {source}; --force never replaces "
+                                    "an input: name another output file")
     if force:
         return
     for path in paths:
