@@ -23,7 +23,8 @@ from tokenkit.backends.tiktoken import GPT2_PATTERN, TiktokenVocabulary
 from tokenkit.bytelevel import bytes_to_token
 from tokenkit.convert import tiktoken_form
 from tokenkit.errors import TokenkitError, one_line
-from tokenkit.vocabulary import FORMAT_VERSION, HF_FILE, METADATA_FILE, Vocabulary, check_replaceable
+from tokenkit.ownership import check_replaceable
+from tokenkit.vocabulary import FORMAT_VERSION, HF_FILE, METADATA_FILE, Vocabulary
 
 FORMATS = ("tiktoken", "hf")
 

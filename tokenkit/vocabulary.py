@@ -22,8 +22,9 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from tokenkit.atomic import atomic_directory, protected
+from tokenkit.atomic import atomic_directory
 from tokenkit.errors import TokenkitError
+from tokenkit.ownership import check_replaceable
 
 METADATA_FILE = "tokenkit.json"
 HF_FILE = "tokenizer.json"
@@ -219,7 +220,7 @@ class Vocabulary(ABC):
         out = ids if type(ids) is list else list(ids)
         if not out:
             return out
-        if not all(type(i) is int for i in out):
+        if set(map(type, out)) != {int}:  # bools, floats, numpy integers: one at a time
             return [self.check_id(i) for i in out]
         if min(out) < 0 or max(out) >= self.vocab_size:
             for i in out:
@@ -347,7 +348,7 @@ class Vocabulary(ABC):
         """Write the vocabulary directory atomically (:func:`tokenkit.atomic.atomic_directory`):
         a reader never sees a half-written vocabulary, and an existing one is kept unless
         ``force`` — which replaces only a vocabulary directory tokenkit wrote
-        (:func:`check_replaceable`), never a directory holding anything else."""
+        (:func:`tokenkit.ownership.check_replaceable`), never a directory holding anything else."""
         target = Path(directory)
         if force:
             check_replaceable(target)
@@ -362,57 +363,3 @@ class Vocabulary(ABC):
         return target
 
 
-
-# -- what --force may replace ------------------------------------------------------------------
-def describe_output(path: Path) -> tuple[str, list[str]]:
-    """What directory ``path`` holds, for a refusal, and the entries tokenkit cannot account
-    for: ``("a tokenkit vocabulary (hf, 400 tokens)", [])`` for one tokenkit wrote (its
-    ``tokenkit.json`` names every file), ``("files tokenkit did not write", [...])`` else."""
-    entries = sorted(e.name + ("/" if e.is_dir() and not e.is_symlink() else "")
-                     for e in path.iterdir())
-    if not entries:
-        return "nothing (an empty directory)", []
-    meta_path = path / METADATA_FILE
-    meta: Any = None
-    if meta_path.is_file() and not meta_path.is_symlink():
-        try:
-            meta = json.loads(meta_path.read_bytes()[:1 << 24])
-        except (ValueError, OSError):
-            meta = None
-    if not isinstance(meta, dict) or meta.get("backend") not in ("hf", "sentencepiece", "tiktoken"):
-        return "files tokenkit did not write", entries
-    files = meta.get("files")
-    known = {METADATA_FILE, str(meta.get("file") or "")}
-    known |= {str(f) for f in files} if isinstance(files, list) else set()
-    if meta["backend"] == "tiktoken":
-        known |= {"tokenizer.tiktoken", "tiktoken.json"}
-    size = meta.get("vocab_size")
-    what = f"a tokenkit vocabulary ({meta['backend']}" + (f", {size} tokens)" if size else ")")
-    return what, [e for e in entries if e not in known]
-
-
-def check_replaceable(path: Path, option: str = "output") -> None:
-    """Refuse, in one line naming what is there, to replace ``path`` unless it is missing,
-    empty, or a vocabulary directory tokenkit wrote with no file it cannot account for; and
-    never the working directory, a parent of it or the home directory."""
-    if not (path.exists() or path.is_symlink()):
-        return
-    if not path.is_dir() or path.is_symlink():
-        raise TokenkitError(f"{option} {path} is not a directory tokenkit wrote "
-                            f"({'a link' if path.is_symlink() else 'a file'}); --force never "
-                            "replaces it")
-    why = protected(path)
-    if why is not None:
-        raise TokenkitError(f"{option} {path} is {why}, which --force never replaces: name a "
-                            "new directory for the output")
-    what, foreign = describe_output(path)
-    if foreign and what.startswith("files"):
-        raise TokenkitError(f"{option} {path} holds {what}: {_listed(foreign)}; --force only "
-                            "replaces a vocabulary tokenkit wrote: name a new directory")
-    if foreign:
-        raise TokenkitError(f"{option} {path} holds {what} and files tokenkit did not write: "
-                            f"{_listed(foreign)}; move them away or name a new directory")
-
-
-def _listed(names: list[str], shown: int = 6) -> str:
-    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")

@@ -25,7 +25,8 @@ from tokenkit.errors import TokenkitError
 from tokenkit.filecheck import MAX_MANIFEST, MAX_VOCAB_FILE
 from tokenkit.specs import load_vocabulary
 from tokenkit.training import train_from_texts
-from tokenkit.vocabulary import Vocabulary, check_replaceable, describe_output
+from tokenkit.ownership import check_replaceable, describe_output
+from tokenkit.vocabulary import Vocabulary
 
 from tests.disk import snapshot
 from tests.tokenkit.helpers import MIXED_TEXT

@@ -17,10 +17,11 @@ from typing import Any
 
 import click
 
-from tokenkit.errors import TokenkitError
-from tokenkit.textio import check_unicode, read_text_source
 from tokenkit.atomic import protected
-from tokenkit.vocabulary import AllowedSpecial, check_replaceable, describe_output
+from tokenkit.errors import TokenkitError
+from tokenkit.ownership import check_replaceable, describe_output
+from tokenkit.textio import check_unicode, read_text_source
+from tokenkit.vocabulary import AllowedSpecial
 
 #: ``--allow-special``: the one opt-in to reading special tokens out of text.
 ALLOW_SPECIAL = click.option(
