@@ -23,6 +23,8 @@ from torch import nn
 from gptcore.errors import GptcoreError, one_line
 
 PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt")
+MAX_JSON_FILE = 64 * 1024 * 1024
+"""A config or shard index is kB; a JSON file beyond this is refused before it is read."""
 SAFETENSORS_MAX_HEADER = 100 * 1024 * 1024
 """The safetensors library's own cap on the JSON header (``MAX_HEADER_SIZE``)."""
 _INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
@@ -127,6 +129,10 @@ def read_json(path: Path, what: str = "config file") -> Any:
     """A JSON file, or a one-line error naming it."""
     if not path.is_file():
         raise GptcoreError(f"{what} not found: {path}")
+    size = path.stat().st_size
+    if size > MAX_JSON_FILE:
+        raise GptcoreError(f"{what} {path} is {size} bytes, more than the {MAX_JSON_FILE} a JSON "
+                           "config may hold")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:  # bad JSON, bad UTF-8, unreadable

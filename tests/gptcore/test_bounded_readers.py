@@ -28,7 +28,7 @@ from gptcore.platform.tfbundle import (
     mask_crc,
     open_bundle,
 )
-from gptcore.platform.weights import check_safetensors_header, read_tensors
+from gptcore.platform.weights import MAX_JSON_FILE, check_safetensors_header, read_json, read_tensors
 
 from tests.gptcore.test_gpt2_openai import _block, entry_proto, field, varint, write_bundle
 
@@ -195,3 +195,11 @@ def test_good_safetensors_still_read(tmp_path):
     save_file({"w": torch.arange(6, dtype=torch.float32).reshape(2, 3)}, str(path))
     assert set(check_safetensors_header(path)) >= {"w"}
     assert torch.equal(read_tensors(path)["w"], torch.arange(6, dtype=torch.float32).reshape(2, 3))
+
+
+def test_a_huge_json_config_is_refused_before_reading(tmp_path):
+    path = tmp_path / "config.json"
+    with path.open("wb") as f:
+        f.write(b'{"n_embd": "')
+        f.truncate(MAX_JSON_FILE + 1)
+    rejected(lambda: read_json(path), str(path), "bytes, more than")
