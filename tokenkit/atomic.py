@@ -186,6 +186,10 @@ def atomic_directory(target: str | os.PathLike[str], *, force: bool = False) -> 
         raise _write_error(target, e) from e
     if (target.exists() or target.is_symlink()) and not force:
         raise TokenkitError(f"output {target} already exists (use --force to overwrite)")
+    why = protected(target) if target.exists() else None
+    if why is not None:  # replacing it would delete the user's files, and the cwd under them
+        raise TokenkitError(f"output {target} is {why}, which is never replaced: name a new "
+                            "directory for the output")
     try:
         tmp = _hidden(target, "tmp")
     except OSError as e:
@@ -232,3 +236,25 @@ def atomic_file(target: str | os.PathLike[str], *, force: bool = True) -> Iterat
         if os_error is not None:
             raise _write_error(target, os_error) from exc
         raise
+
+
+def protected(path: str | os.PathLike[str]) -> str | None:
+    """Why directory ``path`` must never be replaced, whatever ``force`` says: it is the
+    working directory, a parent of it, the home directory or the root; else None."""
+    def real(p: Path) -> Path:
+        try:
+            return p.resolve()
+        except (OSError, RuntimeError):
+            return Path(os.path.abspath(p))
+
+    target, cwd = real(Path(path)), real(Path.cwd())
+    if target == cwd:
+        return "the working directory"
+    if target in cwd.parents:
+        return "a parent of the working directory"
+    home = os.environ.get("HOME")
+    if home and target == real(Path(home)):
+        return "the home directory"
+    if target == Path(target.anchor):
+        return "the root directory"
+    return None

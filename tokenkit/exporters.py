@@ -23,6 +23,7 @@ from tokenkit.backends.tiktoken import GPT2_PATTERN, TiktokenVocabulary
 from tokenkit.bytelevel import bytes_to_token
 from tokenkit.convert import tiktoken_form
 from tokenkit.errors import TokenkitError, one_line
+from tokenkit.ownership import check_replaceable
 from tokenkit.vocabulary import FORMAT_VERSION, HF_FILE, METADATA_FILE, Vocabulary
 
 FORMATS = ("tiktoken", "hf")
@@ -73,15 +74,18 @@ def export_hf(vocab: Vocabulary, output: Path, *, force: bool = False) -> Path:
     if eot:
         special_map = {"bos_token": eot, "eos_token": eot, "unk_token": eot}
         config.update(special_map)
+    if force:
+        check_replaceable(Path(output))
     with atomic_directory(output, force=force) as tmp:
         hf.tokenizer.save(str(tmp / HF_FILE))
         (tmp / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n",
                                                    encoding="utf-8")
         (tmp / "special_tokens_map.json").write_text(json.dumps(special_map, indent=2) + "\n",
                                                      encoding="utf-8")
-        meta = {k: v for k, v in vocab.metadata.items() if k not in ("backend", "file")}
+        meta = {k: v for k, v in vocab.metadata.items() if k not in ("backend", "file", "files")}
         meta.update({"name": meta.get("name", vocab.name), "exported_from": vocab.backend,
                      "format_version": FORMAT_VERSION, "backend": "hf", "file": HF_FILE,
+                     "files": [HF_FILE, "tokenizer_config.json", "special_tokens_map.json"],
                      "vocab_size": hf.vocab_size, "special_tokens": specials})
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")

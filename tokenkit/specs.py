@@ -27,6 +27,7 @@ from tokenkit.backends.tiktoken import TIKTOKEN_META, TiktokenVocabulary, load_t
 from tokenkit.convert import tiktoken_form
 from tokenkit.errors import TokenkitError
 from tokenkit.fastpath import apply_fast_path
+from tokenkit.filecheck import MAX_MANIFEST, checked_file
 from tokenkit.vocabulary import HF_FILE, METADATA_FILE, Vocabulary
 
 #: Spec names that are not paths.
@@ -88,6 +89,7 @@ def _recover(path: Path) -> None:
 
 def read_metadata(meta_path: Path) -> dict[str, Any]:
     """``tokenkit.json``, checked against its schema (one-line errors naming the file)."""
+    checked_file(meta_path, "vocabulary metadata", limit=MAX_MANIFEST, inside=meta_path.parent)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -124,20 +126,20 @@ def inside(directory: Path, file_name: str, meta_path: Path) -> Path:
             not candidate.resolve().is_relative_to(root):
         raise TokenkitError(f"vocabulary metadata {meta_path}: \"file\" {file_name!r} is outside "
                             f"the vocabulary directory {directory}")
-    return candidate
+    return checked_file(candidate, inside=directory)
 
 
 def _load_directory(path: Path) -> Vocabulary:
     meta_path = path / METADATA_FILE
-    if meta_path.exists():
+    if meta_path.exists() or meta_path.is_symlink():
         meta = read_metadata(meta_path)
         backend = meta["backend"]
         if backend == "tiktoken":
             return load_tiktoken_dir(path, meta)
         loader = load_hf_tokenizer if backend == "hf" else load_sentencepiece
         return loader(inside(path, meta["file"], meta_path), meta)
-    if (path / HF_FILE).exists():
-        return load_hf_tokenizer(path / HF_FILE)
+    if (path / HF_FILE).exists() or (path / HF_FILE).is_symlink():
+        return load_hf_tokenizer(checked_file(path / HF_FILE, inside=path))
     if (path / TIKTOKEN_META).exists():
         return load_tiktoken_dir(path)
     if (path / "encoder.json").exists() and (path / "vocab.bpe").exists():
@@ -146,7 +148,7 @@ def _load_directory(path: Path) -> Vocabulary:
         return vocab
     models = sorted(path.glob("*.model"))
     if len(models) == 1:
-        return load_sentencepiece(models[0])
+        return load_sentencepiece(checked_file(models[0], inside=path))
     raise TokenkitError(f"vocabulary directory {path} holds no {METADATA_FILE}, {HF_FILE}, "
                         f"{TIKTOKEN_META}, encoder.json + vocab.bpe or single .model file")
 

@@ -31,11 +31,17 @@ import torch
 from tokenkit.protowire import WireError, read_varint
 
 from gptcore.errors import GptcoreError
+from gptcore.platform.crc32c import crc32c, crc32c_python, mask_crc, unmask_crc
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 """LevelDB's table magic number, the footer's last 8 bytes (little-endian)."""
 FOOTER_SIZE = 48  # two block handles padded to 40 bytes + 8-byte magic
 BLOCK_TRAILER_SIZE = 5  # 1-byte compression type + 4-byte masked crc32c
+MAX_KEY_BYTES = 4096
+"""Longest variable name accepted: TF names are tens of bytes, and a cap keeps rebuilding
+prefix-compressed keys linear in the file (a crafted block could repeat a huge shared prefix
+in every 3-byte entry)."""
+MAX_CHECKPOINT_FILE = 1 << 20  # the ``checkpoint`` text file names a prefix: a few hundred bytes
 _COMPRESSION = {0: None, 1: "snappy", 2: "zstd"}
 
 # TensorFlow DataType enum (types.proto) -> numpy dtype; bfloat16 is read as its raw 16 bits.
@@ -50,55 +56,6 @@ TF_DTYPES: dict[int, tuple[str, np.dtype]] = {
 _OTHER_DTYPES = {0: "invalid", 7: "string", 11: "qint8", 12: "quint8", 13: "qint32", 15: "qint16",
                  16: "quint16", 20: "resource", 21: "variant"}
 DT_BFLOAT16 = 14
-
-
-# --------------------------------------------------------------------------------------------
-# crc32c (Castagnoli), masked as LevelDB and TensorFlow store it
-# --------------------------------------------------------------------------------------------
-
-
-def _crc_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_TABLE = _crc_table()
-
-
-def crc32c_python(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
-    """Pure-Python crc32c (a few MB/s): the fallback when ``google-crc32c`` is not installed."""
-    crc ^= 0xFFFFFFFF
-    table = _TABLE
-    for byte in bytes(data):
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-try:
-    import google_crc32c as _gcrc
-
-    def crc32c(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
-        """crc32c of ``data`` continuing from ``crc`` (hardware-accelerated C)."""
-        # the C extension takes only immutable bytes: one memcpy, small next to the read
-        return _gcrc.extend(crc, data if isinstance(data, bytes) else bytes(data))
-except ImportError:  # pragma: no cover - google-crc32c is a dependency
-    crc32c = crc32c_python
-
-
-def mask_crc(crc: int) -> int:
-    """LevelDB's masking: rotate right by 15 and add a constant (so CRCs of CRCs stay useful)."""
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def unmask_crc(masked: int) -> int:
-    """Inverse of :func:`mask_crc`."""
-    rot = (masked - 0xA282EAD8) & 0xFFFFFFFF
-    return ((rot >> 17) | (rot << 15)) & 0xFFFFFFFF
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,25 +214,48 @@ def _block_entries(block: memoryview) -> Iterator[tuple[bytes, memoryview]]:
         value_len, pos = read_varint(block, pos)
         if shared > len(key) or pos + unshared + value_len > limit:
             raise _Malformed(f"corrupt block entry at byte {pos}")
+        if shared + unshared > MAX_KEY_BYTES:
+            raise _Malformed(f"key of {shared + unshared} bytes at byte {pos} (a variable name "
+                             f"is at most {MAX_KEY_BYTES} bytes)")
         key = key[:shared] + bytes(block[pos:pos + unshared])
         pos += unshared
         yield key, block[pos:pos + value_len]
         pos += value_len
 
 
-def read_table(data: bytes) -> Iterator[tuple[bytes, memoryview]]:
-    """All (key, value) pairs of a LevelDB table held in ``data``, in key order."""
-    if len(data) < FOOTER_SIZE:
-        raise _Malformed(f"file is {len(data)} bytes, shorter than the {FOOTER_SIZE}-byte footer")
-    footer = memoryview(data)[len(data) - FOOTER_SIZE:]
+def read_footer(footer: bytes | memoryview, file_size: int) -> tuple[int, int]:
+    """The index block's (offset, size) from a table's last :data:`FOOTER_SIZE` bytes, checked
+    against the magic number and the file size before anything else is read."""
+    if file_size < FOOTER_SIZE or len(footer) < FOOTER_SIZE:
+        raise _Malformed(f"file is {file_size} bytes, shorter than the {FOOTER_SIZE}-byte footer")
+    footer = memoryview(footer)[len(footer) - FOOTER_SIZE:]
     magic = struct.unpack_from("<Q", footer, FOOTER_SIZE - 8)[0]
     if magic != TABLE_MAGIC:
         raise _Malformed(f"bad magic number 0x{magic:016x} (not a TensorFlow/LevelDB table, "
                          "or truncated)")
     _, _, pos = _block_handle(footer, 0)  # the metaindex block: TF writes no filter blocks
     index_offset, index_size, _ = _block_handle(footer, pos)
+    if index_offset + index_size + BLOCK_TRAILER_SIZE > file_size - FOOTER_SIZE:
+        raise _Malformed(f"index block at byte {index_offset} (+{index_size}) runs past the "
+                         f"end of the file ({file_size} bytes): truncated")
+    return index_offset, index_size
+
+
+def read_table(data: bytes) -> Iterator[tuple[bytes, memoryview]]:
+    """All (key, value) pairs of a LevelDB table held in ``data``, in key order.
+
+    Linear in ``len(data)``: the data blocks must follow each other without overlapping (as
+    every writer lays them out), so no block is read twice however many index entries point
+    at it, and keys are capped at :data:`MAX_KEY_BYTES`.
+    """
+    index_offset, index_size = read_footer(memoryview(data)[-FOOTER_SIZE:], len(data))
+    next_free = 0
     for _, handle in _block_entries(_read_block(data, index_offset, index_size)):
         offset, size, _ = _block_handle(handle, 0)
+        if offset < next_free or offset + size + BLOCK_TRAILER_SIZE > index_offset:
+            raise _Malformed(f"data block at byte {offset} (+{size}) overlaps another block or "
+                             "the index: not a table any writer lays out")
+        next_free = offset + size + BLOCK_TRAILER_SIZE
         yield from _block_entries(_read_block(data, offset, size))
 
 
@@ -295,6 +275,9 @@ def checkpoint_prefix(directory: Path) -> Path:
     """
     state = directory / "checkpoint"
     if state.is_file():
+        if state.stat().st_size > MAX_CHECKPOINT_FILE:
+            raise GptcoreError(f"{state} is {state.stat().st_size} bytes, not a checkpoint state "
+                               f"file (at most {MAX_CHECKPOINT_FILE})")
         match = _CHECKPOINT_LINE.search(state.read_text(encoding="utf-8", errors="replace"))
         if not match:
             raise GptcoreError(f"{state} has no model_checkpoint_path line")
@@ -324,11 +307,11 @@ class TensorBundle:
         self.index_path = Path(f"{self.prefix}.index")
         if not self.index_path.is_file():
             raise GptcoreError(f"checkpoint index not found: {self.index_path}")
-        data = self.index_path.read_bytes()
         self.header: BundleHeader | None = None
         self.entries: dict[str, BundleEntry] = {}
         name = "<table>"
         try:
+            data = self._read_index()
             for key, value in read_table(data):
                 name = key.decode("utf-8", errors="replace") or "<header>"
                 if key == b"":
@@ -343,6 +326,20 @@ class TensorBundle:
         if self.header.num_shards < 1:
             raise GptcoreError(f"corrupt checkpoint index {self.index_path}: "
                                f"{self.header.num_shards} data shards")
+
+    def _read_index(self) -> bytes:
+        """The whole ``.index``, read only after its footer checks out (a file that is not a
+        table costs 48 bytes of reading, not its size)."""
+        try:
+            with self.index_path.open("rb") as f:
+                size = f.seek(0, 2)
+                f.seek(max(0, size - FOOTER_SIZE))
+                read_footer(f.read(FOOTER_SIZE), size)
+                f.seek(0)
+                return f.read()
+        except OSError as exc:
+            raise GptcoreError(f"cannot read checkpoint index {self.index_path}: "
+                               f"{exc.strerror or exc}") from None
 
     def shard(self, shard_id: int) -> Path:
         """Path of data shard ``shard_id``."""
@@ -373,9 +370,14 @@ class TensorBundle:
                 f"variable {name} in {self.index_path}: {entry.size} bytes recorded, but shape "
                 f"{entry.shape} of {entry.dtype_name} needs {max(count, 0) * dtype.itemsize}")
         path = self.shard(entry.shard_id)
-        buf = bytearray(entry.size)
         try:
             with path.open("rb") as f:
+                file_size = f.seek(0, 2)
+                if entry.offset < 0 or entry.offset + entry.size > file_size:
+                    raise GptcoreError(
+                        f"truncated data file {path}: variable {name} needs bytes "
+                        f"{entry.offset}..{entry.offset + entry.size}, file has {file_size}")
+                buf = bytearray(entry.size)  # allocated only once the file is known to hold it
                 f.seek(entry.offset)
                 got = f.readinto(buf)
         except OSError as exc:

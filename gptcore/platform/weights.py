@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import struct
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,10 @@ from torch import nn
 from gptcore.errors import GptcoreError, one_line
 
 PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt")
+MAX_JSON_FILE = 64 * 1024 * 1024
+"""A config or shard index is kB; a JSON file beyond this is refused before it is read."""
+SAFETENSORS_MAX_HEADER = 100 * 1024 * 1024
+"""The safetensors library's own cap on the JSON header (``MAX_HEADER_SIZE``)."""
 _INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
                    "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
                    "kaiming_normal_", "orthogonal_", "sparse_")
@@ -52,6 +57,47 @@ def skip_init() -> Iterator[None]:
             setattr(torch.nn.init, name, fn)
 
 
+def check_safetensors_header(path: Path) -> dict[str, Any]:
+    """The JSON header of a ``.safetensors`` file, its length bounded and checked against the
+    file's size before it is read, and every tensor's byte range inside the data section.
+
+    The safetensors library checks the same; doing it here first costs one small read and
+    gives every malformed file the same one-line error naming it.
+    """
+    def bad(why: str) -> GptcoreError:
+        return GptcoreError(f"cannot read safetensors file {path}: {why}")
+
+    try:
+        with path.open("rb") as f:
+            file_size = f.seek(0, 2)
+            if file_size < 8:
+                raise bad(f"{file_size} bytes, shorter than the 8-byte header length")
+            f.seek(0)
+            (length,) = struct.unpack("<Q", f.read(8))
+            if length > SAFETENSORS_MAX_HEADER or 8 + length > file_size:
+                raise bad(f"header length {length} is beyond the file's {file_size} bytes "
+                          f"(or the {SAFETENSORS_MAX_HEADER}-byte limit): truncated or not safetensors")
+            raw = f.read(length)
+    except OSError as exc:
+        raise bad(exc.strerror or str(exc)) from None
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad(f"header is not JSON: {one_line(exc)}") from None
+    if not isinstance(header, dict):
+        raise bad(f"header must be a JSON object, not {type(header).__name__}")
+    data_size = file_size - 8 - length
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2
+                and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1] <= data_size):
+            raise bad(f"tensor {name!r:.80} claims bytes {offsets!r:.60} of a {data_size}-byte "
+                      "data section")
+    return header
+
+
 def read_tensors(path: Path, what: str = "weights file") -> dict[str, torch.Tensor]:
     """Read a ``.safetensors`` file, or a pickle-based file with ``weights_only=True``.
 
@@ -61,6 +107,7 @@ def read_tensors(path: Path, what: str = "weights file") -> dict[str, torch.Tens
     if not path.is_file():
         raise GptcoreError(f"{what} not found: {path}")
     if path.suffix == ".safetensors":
+        check_safetensors_header(path)
         try:
             return load_file(str(path), device="cpu")
         except (SafetensorError, OSError, ValueError) as exc:
@@ -82,6 +129,10 @@ def read_json(path: Path, what: str = "config file") -> Any:
     """A JSON file, or a one-line error naming it."""
     if not path.is_file():
         raise GptcoreError(f"{what} not found: {path}")
+    size = path.stat().st_size
+    if size > MAX_JSON_FILE:
+        raise GptcoreError(f"{what} {path} is {size} bytes, more than the {MAX_JSON_FILE} a JSON "
+                           "config may hold")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:  # bad JSON, bad UTF-8, unreadable
@@ -139,4 +190,4 @@ def check_values(tensor: torch.Tensor, param: torch.Tensor, name: str, source: P
         raise GptcoreError(f"tensor {name} in {source} holds {bad} NaN/inf values")
 
 
-__all__ = ["PICKLE_SUFFIXES", "assign", "one_line", "read_json", "read_tensors", "skip_init"]
+__all__ = ["PICKLE_SUFFIXES", "assign", "check_safetensors_header", "one_line", "read_json", "read_tensors", "skip_init"]

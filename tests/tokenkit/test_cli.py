@@ -192,13 +192,26 @@ def test_sentencepiece_vocab_too_large_retries_at_maximum(tmp_path: Path) -> Non
 
 def test_existing_output_needs_force(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
+    assert run("train", "--vocab", "300", str(corpus), "-o", str(out)).exit_code == 0
+    result = run("train", "--vocab", "300", str(corpus), "-o", str(out))
+    line = error_line(result)
+    assert result.exit_code != 0 and "already exists" in line and "tokenkit vocabulary" in line
+    assert "--force" in line
+    forced = run("train", "--vocab", "280", str(corpus), "-o", str(out), "--force")
+    assert forced.exit_code == 0 and json.loads((out / "tokenkit.json").read_text())["vocab_size"] <= 280
+
+
+def test_force_never_replaces_files_tokenkit_did_not_write(corpus: Path, tmp_path: Path) -> None:
+    """The refusal names what is there and does not push the user to --force (issue 20)."""
+    out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("precious")
-    result = run("train", "--vocab", "300", str(corpus), "-o", str(out))
-    assert result.exit_code != 0 and "already exists" in error_line(result) and "--force" in error_line(result)
-    assert (out / "keep.txt").read_text() == "precious"
-    forced = run("train", "--vocab", "300", str(corpus), "-o", str(out), "--force")
-    assert forced.exit_code == 0 and (out / "tokenizer.json").exists() and not (out / "keep.txt").exists()
+    for flags in ((), ("--force",)):
+        result = run("train", "--vocab", "300", str(corpus), "-o", str(out), *flags)
+        line = error_line(result)
+        assert result.exit_code != 0 and "keep.txt" in line and "did not write" in line
+        assert "use --force" not in line
+        assert (out / "keep.txt").read_text() == "precious"
 
 
 def test_unwritable_output(corpus: Path, tmp_path: Path) -> None:

@@ -58,6 +58,31 @@ def existing_dir(name: str) -> Callable[[Path], None]:
     return write(f"{name}/keep.txt", "keep")
 
 
+def link(name: str, target: str, *extra: Callable[[Path], None]) -> Callable[[Path], None]:
+    """A symbolic link ``name`` -> ``target`` (relative to the row's directory), after ``extra``."""
+    def setup(tmp: Path) -> None:
+        for s in extra:
+            s(tmp)
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(tmp / target)
+    return setup
+
+
+def copy_vocab(name: str, key: str = "v", *extra: Callable[[Path], None]) -> Callable[[Path], None]:
+    """A copy of the shared vocabulary ``key`` at ``name`` (a directory tokenkit wrote)."""
+    def setup(tmp: Path) -> None:
+        import shutil
+
+        shutil.copytree(Path(SHARED_ROOT[0]) / key, tmp / name)
+        for s in extra:
+            s(tmp)
+    return setup
+
+
+SHARED_ROOT: list[str] = []
+
+
 HF = {"backend": "hf", "file": "tokenizer.json"}
 LONG = "x" * 6000
 
@@ -200,6 +225,54 @@ CASES: list[tuple[str, list[str], Setup, str | bytes | None, str]] = [
      None, None, "--backend"),
     ("train-surrogate-special", ["train", "--vocab", "300", "{corpus}", "--special-tokens", "\ud800",
                                  "-o", "out"], None, None, "surrogate"),
+    # -- --force replaces only a vocabulary tokenkit wrote (issue 20, class 1) -------------------
+    ("train-force-foreign-dir", ["train", "--vocab", "300", "{corpus}", "-o", "out", "--force"],
+     both(write("out/thesis.txt", "my thesis"), write("out/src/main.c", "int main;")), None,
+     "thesis.txt"),
+    ("train-force-foreign-dir-lists-subdir", ["train", "--vocab", "300", "{corpus}", "-o", "out",
+                                              "--force"], write("out/src/main.c", "x"), None, "src/"),
+    ("train-force-vocab-plus-notes", ["train", "--vocab", "300", "{corpus}", "-o", "out", "--force"],
+     copy_vocab("out", "v", write("out/notes.txt", "mine")), None, "notes.txt"),
+    ("train-force-fake-manifest", ["train", "--vocab", "300", "{corpus}", "-o", "out", "--force"],
+     both(write("out/tokenkit.json", "{}"), write("out/data.csv", "1,2")), None, "data.csv"),
+    ("train-force-symlink-out", ["train", "--vocab", "300", "{corpus}", "-o", "out", "--force"],
+     link("out", "elsewhere", write("elsewhere/x.txt", "x")), None, "out"),
+    ("train-exists-says-what", ["train", "--vocab", "300", "{corpus}", "-o", "out"],
+     copy_vocab("out"), None, "tokenkit vocabulary"),
+    ("export-force-foreign-dir", ["export", "{v}", "--format", "hf", "-o", "out", "--force"],
+     write("out/thesis.txt", "x"), None, "thesis.txt"),
+    ("export-tiktoken-force-foreign", ["export", "{v}", "--format", "tiktoken", "-o", "out", "--force"],
+     write("out/thesis.txt", "x"), None, "thesis.txt"),
+    ("bench-force-csv-is-corpus", ["bench", "{v}", "--corpus", "c.txt", "--csv", "c.txt", "--force"],
+     write("c.txt", MIXED_TEXT), None, "c.txt"),
+    ("bench-force-json-is-vocab-file", ["bench", "t/tokenizer.json", "--corpus", "{corpus}", "--json",
+                                        "t/tokenizer.json", "--force"], copy_vocab("t"), None, "tokenizer.json"),
+    ("sweep-force-csv-is-corpus", ["sweep", "c.txt", "--vocab", "300", "--csv", "c.txt", "--force"],
+     write("c.txt", MIXED_TEXT), None, "c.txt"),
+    ("sweep-force-plot-is-corpus", ["sweep", "c.png", "--vocab", "300", "--plot", "c.png", "--force"],
+     write("c.png", MIXED_TEXT), None, "c.png"),
+    # -- vocabulary files must be the directory's own (issue 20, classes 5 and 6) ---------------
+    ("link-tokenizer-json-out", ["encode", "bad", "--text", "a"],
+     link("bad/tokenizer.json", "secret/tokenizer.json", copy_vocab("secret")), None, "outside"),
+    ("link-meta-file-out", ["encode", "bad", "--text", "a"],
+     both(meta(HF), link("bad/tokenizer.json", "secret/tokenizer.json", copy_vocab("secret"))), None,
+     "outside"),
+    ("link-tokenkit-json-out", ["encode", "bad", "--text", "a"],
+     link("bad/tokenkit.json", "secret/tokenkit.json", copy_vocab("secret")), None, "tokenkit.json"),
+    ("link-sp-model-out", ["encode", "bad", "--text", "a"],
+     link("bad/x.model", "secret/spm.model", copy_vocab("secret", "sp")), None, "outside"),
+    ("link-tiktoken-ranks-out", ["encode", "bad", "--text", "a"],
+     link("bad/tokenizer.tiktoken", "r.tiktoken",
+          write("bad/tiktoken.json", json.dumps({"pat_str": "\\w+", "special_tokens": {}})),
+          write("r.tiktoken", "IQ== 0\n")), None, "outside"),
+    ("link-gpt2-encoder-out", ["encode", "bad", "--text", "a"],
+     link("bad/encoder.json", "e.json", write("bad/vocab.bpe", "#version\n"), write("e.json", "{}")),
+     None, "outside"),
+    ("link-tokenizer-json-dangling", ["encode", "t.json", "--text", "a"],
+     link("t.json", "fifo"), None, "t.json"),
+    # -- decode ids out of range on every backend -----------------------------------------------
+    ("decode-id-too-big-sp", ["decode", "{sp}", "100000"], None, None, "100000"),
+    ("decode-id-json-float-hf", ["decode", "{v}", "-"], None, "[1.5]", "1.5"),
     # -- bench, sweep, export, corpora -------------------------------------------------------------
     ("bench-no-corpus", ["bench", "{v}"], None, None, "--corpus"),
     ("bench-missing-vocab", ["bench", "nope", "--corpus", "{corpus}"], None, None, "nope"),
@@ -239,6 +312,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     train_from_texts([MIXED_TEXT], 600, backend="sentencepiece",
                      special_tokens=["<eos>"]).vocabulary.save(root / "sp")
     (root / "corpus.txt").write_text(MIXED_TEXT, encoding="utf-8")
+    SHARED_ROOT[:] = [str(root)]
     return {"v": str(root / "v"), "sp": str(root / "sp"), "corpus": str(root / "corpus.txt"),
             "root": str(root)}
 
@@ -275,3 +349,33 @@ def test_bad_input_is_one_line(case_id, argv, setup, stdin, culprit, shared, tmp
     assert culprit in lines[0], (case_id, culprit, lines[0])
     assert "--debug" not in lines[0], lines[0]  # not the adapter's "failed unexpectedly" line
     assert after == before, sorted(set(after) ^ set(before))
+
+
+@pytest.mark.parametrize("argv", [["train", "--vocab", "300", "{corpus}"], ["export", "{v}", "--format", "hf"],
+                                  ["export", "{v}", "--format", "tiktoken"]])
+def test_force_never_replaces_the_home_directory(argv, shared, tmp_path, monkeypatch):
+    """Even a home directory that looks like a vocabulary tokenkit wrote is never replaced."""
+    home = tmp_path / "home"
+    copy_vocab("home")(tmp_path)
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("HOME", str(home))
+    before = snapshot(tmp_path)
+    args = [a.format(**shared) for a in argv] + ["-o", str(home), "--force"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "home directory" in result.stderr, result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_force_replaces_a_vocabulary_tokenkit_wrote(shared, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    copy_vocab("out")(tmp_path)
+    corpus = shared["corpus"]
+    result = CliRunner().invoke(main, ["train", "--vocab", "300", corpus, "-o", "out", "--force", "-q"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "out" / "tokenkit.json").read_text())["vocab_size"] <= 300
+    for fmt in ("hf", "tiktoken"):  # an export, twice: the second --force replaces the first
+        for _ in range(2):
+            result = CliRunner().invoke(main, ["export", "out", "--format", fmt, "-o", f"x-{fmt}",
+                                               "--force"])
+            assert result.exit_code == 0, result.output

@@ -15,6 +15,7 @@ from tokenkit.backends.hf import HFVocabulary
 from tokenkit.backends.tiktoken import ENDOFTEXT, GPT2_PATTERN
 from tokenkit.corpora import resolve_corpus
 from tokenkit.errors import TokenkitError, one_line
+from tokenkit.filecheck import checked_file
 
 if TYPE_CHECKING:
     import tiktoken
@@ -29,8 +30,9 @@ def gpt2_files(directory: Path | None = None) -> tuple[Path, Path]:
         directory = resolve_corpus("gpt2", download=False)
     encoder, merges = directory / "encoder.json", directory / "vocab.bpe"
     for p in (encoder, merges):
-        if not p.is_file():
+        if not p.exists() and not p.is_symlink():
             raise TokenkitError(f"GPT-2 vocabulary file {p} not found")
+        checked_file(p, "GPT-2 vocabulary file", inside=directory)
     return encoder, merges
 
 

@@ -9,7 +9,8 @@ from typing import Any, Protocol
 
 from tokenkit.bytelevel import token_to_bytes
 from tokenkit.errors import TokenkitError, one_line
-from tokenkit.vocabulary import HF_FILE, NO_SPECIALS, AllowedSpecial, Vocabulary
+from tokenkit.filecheck import checked_file
+from tokenkit.vocabulary import HF_FILE, NO_SPECIALS, AllowedSpecial, Vocabulary, check_text
 
 
 class FastEncoder(Protocol):
@@ -79,8 +80,9 @@ class HFVocabulary(Vocabulary):
         fast = self.fast_encoder()
         return None if fast is None else fast.encoding
 
-    def encode(self, text: str, *, allowed_special: AllowedSpecial = NO_SPECIALS) -> list[int]:
-        allowed = self.allowed_specials(allowed_special)
+    def encode(self, text: str, *, allowed_special: AllowedSpecial = NO_SPECIALS,
+               disallowed_special: AllowedSpecial = NO_SPECIALS) -> list[int]:
+        allowed = self.check_specials(text, allowed_special, disallowed_special)
         fast = self.fast_encoder()
         if fast is not None:
             return fast.encode(text, allowed)
@@ -89,14 +91,15 @@ class HFVocabulary(Vocabulary):
         return self.encode_ordinary(text)
 
     def encode_ordinary(self, text: str) -> list[int]:
+        check_text(text)
         fast = self.fast_encoder()
         if fast is not None:
             return fast.encode(text)
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
-    def encode_batch(self, texts: Sequence[str], *,
-                     allowed_special: AllowedSpecial = NO_SPECIALS) -> list[list[int]]:
-        allowed = self.allowed_specials(allowed_special)
+    def encode_batch(self, texts: Sequence[str], *, allowed_special: AllowedSpecial = NO_SPECIALS,
+                     disallowed_special: AllowedSpecial = NO_SPECIALS) -> list[list[int]]:
+        allowed = self.check_batch(texts, allowed_special, disallowed_special)
         fast = self.fast_encoder()
         if fast is not None:
             return fast.encode_batch(texts, allowed)
@@ -105,14 +108,14 @@ class HFVocabulary(Vocabulary):
         return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
     def decode(self, ids: Iterable[int]) -> str:
-        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
+        return self.tokenizer.decode(self.checked_ids(ids), skip_special_tokens=False)
 
     @property
     def vocab_size(self) -> int:
         return self._size
 
     def id_to_token(self, token_id: int) -> str:
-        token = self.tokenizer.id_to_token(token_id)
+        token = self.tokenizer.id_to_token(self.check_id(token_id))
         if token is None:
             raise TokenkitError(f"token id {token_id} is outside the vocabulary (size {self._size})")
         return token
@@ -148,10 +151,7 @@ def load_hf_tokenizer(path: Path, metadata: dict[str, Any] | None = None) -> HFV
     """Open a ``tokenizer.json`` (no fast path attached: :func:`tokenkit.load` does that)."""
     from tokenizers import Tokenizer  # heavy: the Rust extension loads on first use
 
-    if not path.exists():
-        raise TokenkitError(f"vocabulary file {path} not found")
-    if not path.is_file():
-        raise TokenkitError(f"vocabulary file {path} is not a regular file")
+    checked_file(path)
     try:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as e:  # tokenizers raises a bare Exception on bad JSON

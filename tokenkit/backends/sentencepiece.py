@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from tokenkit.errors import TokenkitError, one_line
+from tokenkit.filecheck import checked_file
 from tokenkit.protowire import read_varint, skip_field
-from tokenkit.vocabulary import SP_FILE, Vocabulary
+from tokenkit.vocabulary import SP_FILE, Vocabulary, check_text
 
 SP_SPACE = "\u2581"  # sentencepiece's whitespace marker ▁
 
@@ -91,6 +92,7 @@ class SentencePieceVocabulary(Vocabulary):
                 self._specials[piece] = pid
 
     def encode_ordinary(self, text: str) -> list[int]:
+        check_text(text)
         sp = self.ordinary_sp
         if SP_SPACE not in text or self._space_ids is None:
             return sp.encode(text)
@@ -103,16 +105,23 @@ class SentencePieceVocabulary(Vocabulary):
         return ids
 
     def decode(self, ids: Iterable[int]) -> str:
-        return self.sp.decode(list(ids))
+        """sentencepiece's decode, except that bytes which are not UTF-8 become U+FFFD by the
+        rule the other backends follow (Python's and Rust's: one U+FFFD per maximal invalid
+        subpart; sentencepiece writes one per byte)."""
+        ids = self.checked_ids(ids)
+        text = self.sp.decode(ids)
+        if "\ufffd" in text:
+            same_rule = self.decode_bytes(ids).decode("utf-8", "replace")
+            if same_rule.replace("\ufffd", "") == text.replace("\ufffd", ""):
+                return same_rule
+        return text
 
     @property
     def vocab_size(self) -> int:
         return self._size
 
     def id_to_token(self, token_id: int) -> str:
-        if not 0 <= token_id < self._size:
-            raise TokenkitError(f"token id {token_id} is outside the vocabulary (size {self._size})")
-        return self.sp.id_to_piece(token_id)
+        return self.sp.id_to_piece(self.check_id(token_id))
 
     def token_to_id(self, token: str) -> int | None:
         pid = self.sp.piece_to_id(token)
@@ -122,6 +131,7 @@ class SentencePieceVocabulary(Vocabulary):
 
     def token_bytes(self, token_id: int) -> bytes | None:
         piece = self.id_to_token(token_id)
+        token_id = self.check_id(token_id)
         if self.sp.is_byte(token_id):
             return bytes([int(piece[3:5], 16)])
         if self.sp.is_control(token_id) or self.sp.is_unknown(token_id):
@@ -131,7 +141,7 @@ class SentencePieceVocabulary(Vocabulary):
         return piece.replace(SP_SPACE, " ").encode("utf-8")
 
     def is_byte_fallback(self, token_id: int) -> bool:
-        return bool(self.sp.is_byte(token_id))
+        return bool(self.sp.is_byte(self.check_id(token_id)))
 
     @property
     def specials(self) -> dict[str, int]:
@@ -149,8 +159,7 @@ class SentencePieceVocabulary(Vocabulary):
 
 def load_sentencepiece(path: Path, metadata: dict[str, Any] | None = None) -> SentencePieceVocabulary:
     """Open a sentencepiece ``.model`` file."""
-    if not path.exists():
-        raise TokenkitError(f"vocabulary file {path} not found")
+    checked_file(path)
     try:
         proto = path.read_bytes()
     except OSError as e:

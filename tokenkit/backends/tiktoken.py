@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from tokenkit.bytelevel import bytes_to_token, char_to_byte
 from tokenkit.errors import TokenkitError, one_line
-from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary
+from tokenkit.filecheck import MAX_MANIFEST, checked_file
+from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary, check_text
 
 if TYPE_CHECKING:
     import tiktoken
@@ -68,35 +69,74 @@ class TiktokenVocabulary(Vocabulary):
         self.encoding = encoding
         self._specials = dict(encoding._special_tokens)
         self._by_special_id = {i: s for s, i in self._specials.items()}
+        ordinary = len(encoding._mergeable_ranks)
+        self._holes: frozenset[int] = frozenset() if (
+            encoding.max_token_value + 1 == ordinary + len(self._specials)) else frozenset(
+            set(range(encoding.n_vocab)) - set(encoding._mergeable_ranks.values())
+            - set(self._specials.values()))
 
-    def encode(self, text: str, *, allowed_special: AllowedSpecial = NO_SPECIALS) -> list[int]:
-        return encode_with(self.encoding, text, self.allowed_specials(allowed_special))
+    def encode(self, text: str, *, allowed_special: AllowedSpecial = NO_SPECIALS,
+               disallowed_special: AllowedSpecial = NO_SPECIALS) -> list[int]:
+        allowed = self.check_specials(text, allowed_special, disallowed_special)
+        return encode_with(self.encoding, text, allowed)
 
     def encode_ordinary(self, text: str) -> list[int]:
-        return self.encoding.encode_ordinary(text)
+        return self.encoding.encode_ordinary(check_text(text))
 
-    def encode_batch(self, texts: Sequence[str], *,
-                     allowed_special: AllowedSpecial = NO_SPECIALS) -> list[list[int]]:
-        return encode_many(self.encoding, texts, self.allowed_specials(allowed_special))
+    def encode_batch(self, texts: Sequence[str], *, allowed_special: AllowedSpecial = NO_SPECIALS,
+                     disallowed_special: AllowedSpecial = NO_SPECIALS) -> list[list[int]]:
+        allowed = self.check_batch(texts, allowed_special, disallowed_special)
+        return encode_many(self.encoding, texts, allowed)
+
+    def checked_ids(self, ids: Iterable[int]) -> list[int]:
+        """In range, and each one a token: ``cl100k_base`` leaves some ids below n_vocab unused."""
+        out = super().checked_ids(ids)
+        if self._holes and not self._holes.isdisjoint(out):
+            self.check_id(next(i for i in out if i in self._holes))
+        return out
+
+    def check_id(self, token_id: int) -> int:
+        token_id = super().check_id(token_id)
+        if token_id in self._holes:
+            raise TokenkitError(f"token id {token_id} is unused in vocabulary {self.name} "
+                                f"(size {self.vocab_size}): no token has it")
+        return token_id
 
     def decode(self, ids: Iterable[int]) -> str:
-        return self.encoding.decode(list(ids), errors="replace")
+        return self.encoding.decode(self.checked_ids(ids), errors="replace")
 
     def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
-        return self.encoding.decode_batch(batch, errors="replace", num_threads=BATCH_THREADS)
+        return self.encoding.decode_batch([self.checked_ids(ids) for ids in batch],
+                                          errors="replace", num_threads=BATCH_THREADS)
+
+    def decode_single_token_bytes(self, token_id: int) -> bytes:
+        return self.encoding.decode_single_token_bytes(self.check_id(token_id))
+
+    def decode_bytes(self, ids: Iterable[int]) -> bytes:
+        return self.encoding.decode_bytes(self.checked_ids(ids))
+
+    def encode_single_token(self, text_or_bytes: str | bytes) -> int:
+        if not isinstance(text_or_bytes, (str, bytes, bytearray)):
+            return super().encode_single_token(text_or_bytes)  # its one-line type error
+        if isinstance(text_or_bytes, str) and text_or_bytes not in self._specials:
+            check_text(text_or_bytes)
+        try:
+            return self.encoding.encode_single_token(bytes(text_or_bytes)
+                                                     if isinstance(text_or_bytes, bytearray)
+                                                     else text_or_bytes)
+        except KeyError:
+            raise TokenkitError(f"{text_or_bytes!r:.60} is not a single token of vocabulary "
+                                f"{self.name}") from None
 
     @property
     def vocab_size(self) -> int:
         return self.encoding.n_vocab
 
     def _bytes(self, token_id: int) -> bytes:
-        try:
-            return self.encoding.decode_single_token_bytes(token_id)
-        except KeyError:
-            raise TokenkitError(f"token id {token_id} is not in tiktoken encoding "
-                                f"{self.encoding.name} (size {self.vocab_size})") from None
+        return self.encoding.decode_single_token_bytes(self.check_id(token_id))
 
     def id_to_token(self, token_id: int) -> str:
+        token_id = self.check_id(token_id)
         if token_id in self._by_special_id:
             return self._by_special_id[token_id]
         return bytes_to_token(self._bytes(token_id))
@@ -111,6 +151,7 @@ class TiktokenVocabulary(Vocabulary):
         return self.encoding._mergeable_ranks.get(data)
 
     def token_bytes(self, token_id: int) -> bytes | None:
+        token_id = self.check_id(token_id)
         if token_id in self._by_special_id:
             return self._by_special_id[token_id].encode("utf-8")
         return self._bytes(token_id)
@@ -147,8 +188,10 @@ def load_tiktoken_dir(directory: Path, metadata: dict[str, Any] | None = None) -
 
     meta_path, ranks_path = directory / TIKTOKEN_META, directory / TIKTOKEN_FILE
     for p in (meta_path, ranks_path):
-        if not p.is_file():
+        if not p.exists() and not p.is_symlink():
             raise TokenkitError(f"tiktoken vocabulary {directory}: {p.name} not found")
+    checked_file(meta_path, "tiktoken metadata", limit=MAX_MANIFEST, inside=directory)
+    checked_file(ranks_path, "tiktoken ranks file", inside=directory)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if not isinstance(meta, dict):

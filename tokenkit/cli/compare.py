@@ -137,12 +137,12 @@ def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: P
     if plot_path:
         plots.check_plot_path(plot_path)
     plot_paths = [plot_path, plots.sibling(plot_path, "compression")] if plot_path else []
-    refuse_existing([csv_path, json_path, *plot_paths], force)
+    refuse_existing([csv_path, json_path, *plot_paths], force, (*vocabs, *corpora))
     with progress_bar(disable=no_progress) as advance:
         result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, on_progress=advance,
                                      allowed_special=allowed_special(allow_special))
     if plot_path and result.parity:
-        refuse_existing([plots.sibling(plot_path, "parity")], force)
+        refuse_existing([plots.sibling(plot_path, "parity")], force, (*vocabs, *corpora))
     if csv_path:
         bench_mod.write_csv(result, csv_path)
     if json_path:
@@ -187,7 +187,7 @@ def sweep_command(corpus: str, sizes: str, backend: str, heldout: float, csv_pat
     check_output_file(csv_path, "--csv")
     check_output_file(plot_path, "--plot")
     plots.check_plot_path(plot_path)
-    refuse_existing([csv_path, plot_path], force)
+    refuse_existing([csv_path, plot_path], force, (corpus,))
     with progress_bar(disable=no_progress) as advance:
         result = sweep_mod.run_sweep(corpus, vocab_sizes, backend=backend, heldout=heldout,
                                      on_progress=advance)

@@ -17,7 +17,9 @@ from typing import Any
 
 import click
 
+from tokenkit.atomic import protected
 from tokenkit.errors import TokenkitError
+from tokenkit.ownership import check_replaceable, describe_output
 from tokenkit.textio import check_unicode, read_text_source
 from tokenkit.vocabulary import AllowedSpecial
 
@@ -165,14 +167,20 @@ def check_output_file(path: Path | None, option: str) -> None:
 def check_output_directory(path: Path, force: bool, inputs: tuple[str, ...] = (),
                            option: str = "--output") -> None:
     """Fail before any work when directory ``path`` cannot be (re)placed: it exists without
-    ``force``, it is the working directory or one of its ancestors, it is or holds an input,
-    or its parent cannot hold it."""
+    ``force`` (the refusal says what it holds), it is the working directory, one of its
+    ancestors or the home directory, it is or holds an input, it holds anything but a
+    vocabulary tokenkit wrote (:func:`tokenkit.vocabulary.check_replaceable`), or its parent
+    cannot hold it."""
     existing = _first_existing(path, option)
     resolved = path.resolve()
     cwd = Path.cwd().resolve()
     if resolved == cwd or resolved in cwd.parents or not path.name or path.name in (".", ".."):
         raise TokenkitError(f"{option} {_shown(path)} is the working directory or above it: "
                             "name a new directory for the output")
+    why = protected(path)
+    if why is not None:
+        raise TokenkitError(f"{option} {_shown(path)} is {why}, which is never replaced: name a "
+                            "new directory for the output")
     for source in inputs:
         src = Path(source)
         try:
@@ -180,6 +188,12 @@ def check_output_directory(path: Path, force: bool, inputs: tuple[str, ...] = ()
                 raise TokenkitError(f"{option} {_shown(path)} would replace the input {source}")
         except (OSError, ValueError):
             continue
+    if existing == path and path.is_dir() and not path.is_symlink():
+        what, foreign = describe_output(path)
+        if not force and not foreign:
+            raise TokenkitError(f"output {_shown(path)} already exists and holds {what} (use "
+                                "--force to replace it)")
+        check_replaceable(path, option)
     if existing == path and not force:
         raise TokenkitError(f"output {_shown(path)} already exists (use --force to overwrite)")
     import tempfile
@@ -224,8 +238,23 @@ def first_difference(a: str, b: str) -> int | None:
     return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
 
 
-def refuse_existing(paths: Iterable[Path | None], force: bool) -> None:
-    """Fail before the work, not after, when an output exists and ``--force`` was not given."""
+def refuse_existing(paths: Iterable[Path | None], force: bool, inputs: Iterable[str] = ()) -> None:
+    """Fail before the work, not after, when an output exists and ``--force`` was not given,
+    or when an output is one of the command's inputs (a corpus, a vocabulary file): ``--force``
+    never replaces an input."""
+    paths = list(paths)
+    sources = [Path(s) for s in inputs if s and Path(s).is_file()]
+    for path in paths:
+        if path is None or not path.is_file():
+            continue
+        for source in sources:
+            try:
+                same = path.samefile(source)
+            except OSError:
+                continue
+            if same:
+                raise TokenkitError(f"output {path} is the input {source}; --force never replaces "
+                                    "an input: name another output file")
     if force:
         return
     for path in paths:

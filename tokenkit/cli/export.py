@@ -16,7 +16,8 @@ from tokenkit.specs import load_vocabulary
 @click.option("--format", "fmt", required=True, type=click.Choice(FORMATS))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory (default: VOCAB-NAME-FORMAT).")
-@click.option("--force", is_flag=True, help="Overwrite an existing output directory.")
+@click.option("--force", is_flag=True,
+              help="Replace an output directory tokenkit wrote (never one holding other files).")
 def export_command(vocab: str, fmt: str, output: Path | None, force: bool) -> None:
     """Write byte-level BPE vocabulary VOCAB as tiktoken ranks or an HF fast-tokenizer dir.
 

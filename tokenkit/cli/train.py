@@ -45,7 +45,8 @@ def _opt(name: str) -> object:
               help="hf: minimum pair count.")
 @click.option("--errors", type=click.Choice(ERRORS), default=default(read_paths, "errors"),
               show_default=True, help="Invalid UTF-8: fail (strict) or replace bad bytes with U+FFFD.")
-@click.option("--force", is_flag=True, help="Overwrite an existing output directory.")
+@click.option("--force", is_flag=True,
+              help="Replace an output directory tokenkit wrote (never one holding other files).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def train(sources: tuple[str, ...], vocab_size: int, output: Path | None, backend: str, alphabet: str,
           model_type: str, byte_fallback: bool, character_coverage: float, normalization: str,

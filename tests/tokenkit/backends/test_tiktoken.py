@@ -60,8 +60,8 @@ def test_token_strings_round_trip_through_ids() -> None:
 
 
 def test_id_outside_the_vocabulary_is_one_line() -> None:
-    with pytest.raises(TokenkitError, match=f"token id 99999 is not in tiktoken encoding .* "
-                                            f"\\(size {vocab().vocab_size}\\)"):
+    with pytest.raises(TokenkitError, match=f"token id 99999 is outside vocabulary .* "
+                                            f"\\(size {vocab().vocab_size}:"):
         vocab().id_to_token(99999)
 
 
