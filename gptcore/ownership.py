@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tokenkit.atomic import protected  # the one rule: cwd, its parents, home, root
+
 from gptcore.errors import GptcoreError
 
 #: Hidden siblings :mod:`tokenkit.atomic` leaves beside NAME while (or after) writing it.
@@ -65,22 +67,6 @@ def _resolved(path: Path) -> Path:
 
 def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
-
-
-def protected(path: Path) -> str | None:
-    """Why ``path`` must never be replaced (the working directory, a parent of it, home), or None."""
-    target = _resolved(path)
-    cwd = _resolved(Path.cwd())
-    if target == cwd:
-        return "the working directory"
-    if _inside(cwd, target):
-        return "a parent of the working directory"
-    home = os.environ.get("HOME")
-    if home and target == _resolved(Path(home)):
-        return "the home directory"
-    if target == Path(target.anchor):
-        return "the root directory"
-    return None
 
 
 def _input_clash(out: Path, inputs: Iterable[str | os.PathLike[str]], *, replacing: bool = True) -> str | None:
