@@ -7,8 +7,10 @@ a sentencepiece ``.model``, a tiktoken export directory (``tiktoken.json`` +
 ``tiktoken:gpt2`` / ``gpt2`` (built from GPT-2's files via the corpora system), ``hf:gpt2``
 (the same files as an HF tokenizer; identical ids). A path that exists wins over a name.
 
-This is the layer above the backends: it picks one, finishes a write that a killed process
-left half-done (:func:`tokenkit.atomic.recover`), and attaches the tiktoken fast path to
+This is the layer above the backends: it picks one, reads around a write that is half-done
+(:func:`tokenkit.atomic.readable`: the newest complete copy, without renaming or deleting
+anything, so a live writer in another process, container or host is never disturbed; only a
+writer cleans up), and attaches the tiktoken fast path to
 every HF vocabulary it returns (:mod:`tokenkit.fastpath`).
 """
 
@@ -19,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tokenkit.atomic import recover
+from tokenkit.atomic import readable
 from tokenkit.backends.gpt2 import GPT2_NAMES, gpt2_encoding, gpt2_hf_vocabulary
 from tokenkit.backends.hf import load_hf_tokenizer
 from tokenkit.backends.sentencepiece import load_sentencepiece
@@ -58,8 +60,7 @@ def _load(spec: str) -> Vocabulary:
         raise TokenkitError("vocabulary spec is empty")
     if "\x00" in spec:
         raise TokenkitError(f"vocabulary spec {spec!r} contains a NUL character")
-    path = Path(spec)
-    _recover(path)
+    path = readable(Path(spec))
     if not path.exists():
         named = _load_named(spec)
         if named is None:
@@ -76,15 +77,6 @@ def _load(spec: str) -> Vocabulary:
         return load_tiktoken_dir(path.parent)
     raise TokenkitError(f"vocabulary {spec}: expected a tokenkit directory, a tokenizer.json "
                         "or a sentencepiece .model")
-
-
-def _recover(path: Path) -> None:
-    """Finish a vocabulary swap a killed writer left half-done, before reading ``path``."""
-    try:
-        recover(path)
-    except OSError as e:
-        raise TokenkitError(f"vocabulary {path}: cannot finish the write a killed process left "
-                            f"half-done ({e.strerror or e})") from e
 
 
 def read_metadata(meta_path: Path) -> dict[str, Any]:
@@ -166,8 +158,7 @@ def _load_named(spec: str) -> Vocabulary | None:
         if rest == "gpt2":
             return gpt2_hf_vocabulary()
         return _load(rest)
-    path = Path(rest)
-    _recover(path)
+    path = readable(Path(rest))
     if path.is_dir():
         if (path / TIKTOKEN_META).exists() or (path / METADATA_FILE).exists():
             return _as_tiktoken(_load(rest))

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokenkit.training as training
+from tokenkit.atomic import recover
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.cli import main
 from tokenkit.cli.codec import ids_from_json
@@ -156,9 +157,13 @@ def test_kill_at_each_step_of_a_vocabulary_save_is_recovered_by_the_next_load(tm
     target = small(300).save(tmp_path / "v")
     proc = subprocess.run([sys.executable, "-c", CHILD, str(target), str(kill_at), str(corpus)])
     died = proc.returncode == 9
-    vocab = load_vocabulary(str(target))  # the loader finishes (or rolls back) the swap
+    before = listing(tmp_path)
+    vocab = load_vocabulary(str(target))  # the loader reads the newest complete copy ...
     assert vocab.vocab_size == (300 if died and kill_at in (0, 1) else 320)
+    assert listing(tmp_path) == before  # ... and renames or deletes nothing
+    recover(target)  # what the next writer does first
     assert listing(tmp_path) == ["c.txt", "v"]
+    assert load_vocabulary(str(target)).vocab_size == vocab.vocab_size
 
 
 # -- garbage for every reader -------------------------------------------------------------------------

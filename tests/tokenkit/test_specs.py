@@ -91,8 +91,9 @@ def test_tokenkit_directory_and_tiktoken_of_it(tmp_path):
     assert tk.encode(MIXED_TEXT) == hf.encode(MIXED_TEXT)
 
 
-def test_loader_finishes_a_swap_a_killed_writer_left(tmp_path):
-    """A vocabulary replaced by a process killed between renames opens as the new copy."""
+def test_loader_reads_around_a_half_done_swap_and_changes_nothing(tmp_path):
+    """A vocabulary replaced by a process killed between renames opens as the new copy; the
+    reader renames and deletes nothing (the writer may be alive in another PID namespace)."""
     old = train_from_texts([MIXED_TEXT], 300).vocabulary
     new = train_from_texts([MIXED_TEXT], 400).vocabulary
     target = tmp_path / "v"
@@ -101,8 +102,11 @@ def test_loader_finishes_a_swap_a_killed_writer_left(tmp_path):
     new.save(tmp_path / f".v.new-{dead_pid}-x")  # step 1 done (complete copy) ...
     target.rename(tmp_path / f".v.old-{dead_pid}-x")  # ... step 2 done, killed before step 3
     assert not target.exists()
+    before = sorted(p.name for p in tmp_path.iterdir())
     loaded = load_vocabulary(str(target))
-    assert loaded.vocab_size == 400 and target.is_dir()
+    assert loaded.vocab_size == 400 and loaded.encode(MIXED_TEXT) == new.encode(MIXED_TEXT)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing touched
+    old.save(target, force=True)  # the next writer finishes the swap, then writes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]
 
 
