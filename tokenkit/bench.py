@@ -224,17 +224,17 @@ def measure_parity(vocab: Vocabulary, texts: dict[str, str]) -> tuple[dict[str, 
 
 def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
               fast: bool = True, on_progress: Progress | None = None,
-              allowed_special: AllowedSpecial = NO_SPECIALS) -> BenchResult:
+              allowed_special: AllowedSpecial = NO_SPECIALS, engine: str = "auto") -> BenchResult:
     """Load every vocabulary and corpus, then measure the grid (and parity when a corpus is
     the parallel ``multilingual`` TSV). ``fast`` encodes through the tiktoken form where it
-    gives identical ids. ``allowed_special`` (``"all"`` or a set) lets each vocabulary read
+    gives identical ids, run by ``engine`` (:mod:`tokenkit.engines`). ``allowed_special`` (``"all"`` or a set) lets each vocabulary read
     those of the named specials it has from the text; by default none."""
     if not vocab_specs:
         raise TokenkitError("give at least one vocabulary")
     if not corpus_specs:
         raise TokenkitError("give at least one --corpus")
     corpora = [load_corpus(c) for c in corpus_specs]
-    vocabs = [load_vocabulary(s) for s in vocab_specs]
+    vocabs = [load_vocabulary(s, engine=engine if fast else "reference") for s in vocab_specs]
     if not isinstance(allowed_special, str):
         known = set().union(*(v.specials for v in vocabs))
         unknown = sorted(set(allowed_special) - known)

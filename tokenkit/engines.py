@@ -234,23 +234,29 @@ class GigatokenEncoder:
 
     def __init__(self, encoding: tiktoken.Encoding) -> None:
         import gigatoken  # heavy: the Rust extension loads on first use
+        import numpy
 
         if encoding._pat_str != _GPT2_PATTERN:
             raise TokenkitError(f"gigatoken: encoding {encoding.name} does not split with "
                                 "GPT-2's regex")
         self.encoding = encoding
         self._specials = dict(encoding._special_tokens)
+        # gigatoken wants dense ranks 0..n-1: give it the rank order, map back to the ids
+        ranked = sorted(encoding._mergeable_ranks.items(), key=lambda kv: kv[1])
+        ids = [r for _, r in ranked]
+        self._ids = None if ids == list(range(len(ids))) else numpy.array(ids, dtype=numpy.int64)
         with tempfile.TemporaryDirectory(prefix="tokenkit-engine-") as tmp:
             path = Path(tmp) / "ranks.tiktoken"
-            path.write_bytes(b"".join(base64.b64encode(t) + b" %d\n" % r
-                                      for t, r in encoding._mergeable_ranks.items()))
+            path.write_bytes(b"".join(base64.b64encode(t) + b" %d\n" % i
+                                      for i, (t, _) in enumerate(ranked)))
             self._tok = gigatoken.Tokenizer.from_tiktoken(path, pretokenizer="gpt2",
                                                           special_tokens={})
 
     def encode_ordinary(self, text: str) -> list[int]:
         if not text:
             return []
-        return self._tok.encode(_ordinary(text)).tolist()
+        ids = self._tok.encode(_ordinary(text))
+        return (ids if self._ids is None else self._ids[ids]).tolist()
 
     def encode(self, text: str, allowed: frozenset[str] = NO_SPECIALS) -> list[int]:
         if not allowed:
@@ -264,14 +270,15 @@ class GigatokenEncoder:
                      allowed: frozenset[str] = NO_SPECIALS) -> list[list[int]]:
         if allowed:
             return [self.encode(t, allowed) for t in texts]
-        return self._tok.encode_batch_list([_ordinary(t) for t in texts])
+        rows = self._tok.encode_batch_list([_ordinary(t) for t in texts])
+        return rows if self._ids is None else [self._ids[row].tolist() for row in rows]
 
 
 def gigatoken_encoder(encoding: tiktoken.Encoding, probe: str) -> GigatokenEncoder | None:
     """gigatoken for ``encoding`` when it gives tiktoken's ids on ``probe``, else None."""
     try:
         fast = GigatokenEncoder(encoding)
-    except (TokenkitError, ValueError, OSError):
+    except (TokenkitError, ValueError, OSError, RuntimeError):  # gigatoken refuses: tiktoken
         return None
     if fast.encode_ordinary(probe) != encoding.encode_ordinary(probe):
         return None

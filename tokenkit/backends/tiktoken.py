@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,16 +68,51 @@ class TiktokenVocabulary(Vocabulary):
         self.encoding = encoding
         self._specials = dict(encoding._special_tokens)
         self._by_special_id = {i: s for s, i in self._specials.items()}
+        self.fast_path_finder: Callable[[TiktokenVocabulary], Any] | None = None
+        self._fast: Any = None
+        self._fast_checked = False
+
+    def attach_fast_path(self, finder: Callable[[TiktokenVocabulary], Any] | None) -> None:
+        """Encode with ``finder(self)``'s engine (looked up on the next encode; None: tiktoken).
+        :func:`tokenkit.fastpath.apply_fast_path` attaches it; this class never looks for it."""
+        self.fast_path_finder = finder
+        self._fast = None
+        self._fast_checked = False
+
+    def fast_encoder(self) -> Any:
+        """The attached engine proven to give this encoding's ids, or None (tiktoken runs)."""
+        if self.fast_path_finder is None:
+            return None
+        if not self._fast_checked:
+            self._fast = self.fast_path_finder(self)
+            self._fast_checked = True
+        return self._fast
+
+    @property
+    def encode_engine(self) -> str:
+        fast = self.fast_encoder()
+        return "tiktoken" if fast is None else fast.name
 
     def encode(self, text: str, *, allowed_special: AllowedSpecial = NO_SPECIALS) -> list[int]:
-        return encode_with(self.encoding, text, self.allowed_specials(allowed_special))
+        allowed = self.allowed_specials(allowed_special)
+        fast = self.fast_encoder()
+        if fast is not None:
+            return fast.encode(text, allowed)
+        return encode_with(self.encoding, text, allowed)
 
     def encode_ordinary(self, text: str) -> list[int]:
+        fast = self.fast_encoder()
+        if fast is not None:
+            return fast.encode(text)
         return self.encoding.encode_ordinary(text)
 
     def encode_batch(self, texts: Sequence[str], *,
                      allowed_special: AllowedSpecial = NO_SPECIALS) -> list[list[int]]:
-        return encode_many(self.encoding, texts, self.allowed_specials(allowed_special))
+        allowed = self.allowed_specials(allowed_special)
+        fast = self.fast_encoder()
+        if fast is not None:
+            return fast.encode_batch(texts, allowed)
+        return encode_many(self.encoding, texts, allowed)
 
     def decode(self, ids: Iterable[int]) -> str:
         return self.encoding.decode(list(ids), errors="replace")
