@@ -20,13 +20,15 @@ import base64
 import importlib.util
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
+from tokenkit.bytelevel import bytes_to_token
 from tokenkit.errors import TokenkitError
+from tokenkit.exporters import merges_from_ranks
 from tokenkit.vocabulary import NO_SPECIALS, split_on_specials
 
 if TYPE_CHECKING:
@@ -152,36 +154,12 @@ def _rustbpe_merges(lines: Iterable[str], n_tokens: int) -> list[Merge]:
     return merges_from_ranks({bytes(k): v for k, v in tok.get_mergeable_ranks()})
 
 
-def merges_from_ranks(ranks: dict[bytes, int]) -> list[Merge]:
-    """The merge that made each multi-byte token, in rank order (tiktoken's own BPE, run on the
-    token with only lower ranks, ends in exactly two parts)."""
-    out: list[Merge] = []
-    for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
-        if len(token) < 2:
-            continue
-        parts = [token[i:i + 1] for i in range(len(token))]
-        while len(parts) > 2:
-            best = None
-            for i in range(len(parts) - 1):
-                r = ranks.get(parts[i] + parts[i + 1])
-                if r is not None and r < rank and (best is None or r < best[0]):
-                    best = (r, i)
-            if best is None:
-                raise TokenkitError(f"engine vocabulary: token {token!r} is made by no merge")
-            i = best[1]
-            parts[i:i + 2] = [parts[i] + parts[i + 1]]
-        out.append((parts[0], parts[1]))
-    return out
-
-
 def hf_tokenizer_from_merges(merges: Sequence[Merge], specials: Sequence[str], vocab_size: int
                              ) -> Any:
     """The ``tokenizers.Tokenizer`` HF's ``BpeTrainer`` would have built from these merges:
     specials first, the 256 byte characters in code-point order, then one id per new token
     (a merge whose result exists already adds no id), stopping at ``vocab_size``."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers  # heavy
-
-    from tokenkit.bytelevel import bytes_to_token
 
     vocab: dict[str, int] = {}
     for s in specials:
