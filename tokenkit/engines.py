@@ -47,6 +47,10 @@ REFERENCE_ENCODE = "reference (tiktoken)"
 _GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
 
 
+class EngineMismatch(TokenkitError):
+    """An engine's result fails a check that HF's would pass: the caller uses HF instead."""
+
+
 @dataclass(frozen=True)
 class EngineChoice:
     """Which engine runs, and why the one asked for does not (empty when it does)."""
@@ -114,9 +118,55 @@ def _gigatoken_merges(lines: Iterable[str], n_tokens: int) -> list[Merge]:
     data = [line.encode("utf-8", "surrogatepass") for line in lines]
     separator = _separator(data)
     with _quiet(1), _quiet(2):  # gigatoken prints its progress to stdout and stderr
-        _, merges = gigatoken.train_bpe(separator.join(data), max(n_tokens, 256), [],
-                                        "huggingface", separator=separator)
-    return [(bytes(a), bytes(b)) for a, b in merges]
+        _, found = gigatoken.train_bpe(separator.join(data), max(n_tokens, 256), [],
+                                       "huggingface", separator=separator)
+    merges = [(bytes(a), bytes(b)) for a, b in found]
+    check_merge_order(merges)
+    return _without_unused_tail(merges, data)
+
+
+def check_merge_order(merges: Sequence[Merge]) -> None:
+    """Refuse merges that use a token before a merge made it (gigatoken does so on some
+    repetitive inputs, such as ``ababab``): the trainer then falls back to HF."""
+    known = {bytes([b]) for b in range(256)}
+    for i, (a, b) in enumerate(merges):
+        if a not in known or b not in known:
+            raise EngineMismatch(f"merge {i} ({a!r} + {b!r}) uses a token no earlier merge made")
+        known.add(a + b)
+
+
+def _without_unused_tail(merges: list[Merge], data: Sequence[bytes],
+                         chunk_bytes: int = 1 << 24) -> list[Merge]:
+    """``merges`` less the trailing ones no pre-token of the corpus ever used.
+
+    HF's trainer stops when no pair is left to merge; gigatoken goes on with pairs whose count
+    fell to zero. A merge with a count builds a token of the corpus's own encoding (training
+    replays as encoding), so the tail that builds none is exactly what HF never made. One
+    encode pass over the corpus, chunk by chunk, tells.
+    """
+    import gigatoken  # heavy: the Rust extension loads on first use
+    import numpy
+
+    tokenizer = hf_tokenizer_from_merges(merges, [], 256 + len(merges) + 1)
+    tok = gigatoken.Tokenizer.from_json(tokenizer.to_str())
+    used: set[int] = set()
+    start = 0
+    while start < len(data):
+        end, size = start, 0
+        while end < len(data) and size < chunk_bytes:
+            size += len(data[end])
+            end += 1
+        for row in tok.encode_batch_list(list(data[start:end])):
+            used.update(numpy.unique(numpy.asarray(row, dtype=numpy.int64)).tolist())
+        start = end
+    needed = {tokenizer.id_to_token(i) for i in used}
+    last = -1
+    for i in range(len(merges) - 1, -1, -1):
+        left, right = bytes_to_token(merges[i][0]), bytes_to_token(merges[i][1])
+        if left + right in needed:
+            needed.update((left, right))
+            last = max(last, i)
+    return merges[:last + 1]
 
 
 def _separator(data: Sequence[bytes]) -> bytes:

@@ -23,7 +23,13 @@ from typing import Any
 
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.backends.sentencepiece import SentencePieceVocabulary
-from tokenkit.engines import EngineChoice, choose_train_engine, hf_tokenizer_from_merges, train_merges
+from tokenkit.engines import (
+    EngineChoice,
+    EngineMismatch,
+    choose_train_engine,
+    hf_tokenizer_from_merges,
+    train_merges,
+)
 from tokenkit.errors import TokenkitError
 from tokenkit.fastpath import apply_fast_path
 from tokenkit.textio import Document, document_from_bytes, read_sources
@@ -158,7 +164,11 @@ def train_documents(docs: Sequence[Document], options: TrainOptions, *,
         options = replace(options, vocab_size=reachable)
     started = time.perf_counter()
     if options.backend == "hf" and not choice.is_reference:
-        vocab, stats = _train_engine(docs, options, choice.name)
+        try:
+            vocab, stats = _train_engine(docs, options, choice.name)
+        except EngineMismatch as e:  # the engine's merges fail a check: HF trains instead
+            choice = EngineChoice("reference", f"{choice.name} failed a check ({e}); HF trained")
+            vocab, stats = _train_hf(docs, options, progress)
     elif options.backend == "hf":
         vocab, stats = _train_hf(docs, options, progress)
     else:
