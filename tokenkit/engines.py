@@ -121,17 +121,23 @@ def _gigatoken_merges(lines: Iterable[str], n_tokens: int) -> list[Merge]:
         _, found = gigatoken.train_bpe(separator.join(data), max(n_tokens, 256), [],
                                        "huggingface", separator=separator)
     merges = [(bytes(a), bytes(b)) for a, b in found]
+    merges = _without_unused_tail(merges, data)
     check_merge_order(merges)
-    return _without_unused_tail(merges, data)
+    return merges
 
 
 def check_merge_order(merges: Sequence[Merge]) -> None:
-    """Refuse merges that use a token before a merge made it (gigatoken does so on some
-    repetitive inputs, such as ``ababab``): the trainer then falls back to HF."""
+    """Refuse merges that use a token before a merge made it, or repeat a merge (gigatoken's
+    zero-count tail does, e.g. on ``ababab``; the tail is trimmed first): the trainer then
+    falls back to HF, whose file could not hold them."""
     known = {bytes([b]) for b in range(256)}
+    seen: set[Merge] = set()
     for i, (a, b) in enumerate(merges):
         if a not in known or b not in known:
             raise EngineMismatch(f"merge {i} ({a!r} + {b!r}) uses a token no earlier merge made")
+        if (a, b) in seen:
+            raise EngineMismatch(f"merge {i} ({a!r} + {b!r}) repeats an earlier merge")
+        seen.add((a, b))
         known.add(a + b)
 
 

@@ -148,12 +148,25 @@ def test_gigatoken_with_specials_and_a_tiny_corpus():
         assert fast.summary["vocab_size"] == ref.summary["vocab_size"]
 
 
-@needs_gigatoken
-def test_merges_out_of_order_fall_back_to_hf():
-    """gigatoken merges ``abab + ab`` before making ``abab`` on this input: HF trains."""
-    result = train_from_texts(["ab" * 3], 10_000, engine="gigatoken")
+def test_merges_out_of_order_or_repeated_are_refused():
+    """gigatoken goes on merging zero-count pairs, repeats included (``ababab``: ab+ab twice);
+    the trimmed tail must leave a sequence HF's file can hold, else HF trains."""
+    engines.check_merge_order([(b"a", b"b"), (b"ab", b"ab")])
+    with pytest.raises(engines.EngineMismatch, match="merge 0 .* no earlier merge made"):
+        engines.check_merge_order([(b"ab", b"ab")])
+    with pytest.raises(engines.EngineMismatch, match="merge 2 .* repeats"):
+        engines.check_merge_order([(b"a", b"b"), (b"ab", b"ab"), (b"ab", b"ab")])
+
+
+def test_an_engine_that_fails_a_check_leaves_the_training_to_hf(monkeypatch):
+    def bad(lines, n_tokens):
+        raise engines.EngineMismatch("merge 3 repeats an earlier merge")
+
+    monkeypatch.setattr(engines, "installed", lambda name: True)
+    monkeypatch.setattr("tokenkit.training.train_merges", lambda engine, lines, n: bad(lines, n))
+    result = train_from_texts(["hello world " * 10], 300, engine="gigatoken")
     assert result.summary["engine"] == "reference"
-    assert "gigatoken failed a check (merge 1" in result.summary["engine_note"]
+    assert "gigatoken failed a check (merge 3 repeats" in result.summary["engine_note"]
 
 
 @needs_gigatoken
