@@ -7,8 +7,11 @@ reference's result, and the name of the one that ran is recorded (``tokenkit.jso
 ``docs/engines.md``.
 
 * ``gigatoken`` trains with HF's tie-breaking: the same merges, in the same order, as HF's
-  ``BpeTrainer`` (checked on every shipped corpus). It also encodes a GPT-2-regex byte-level
-  BPE with tiktoken's ids, several times faster. It is ``auto``'s choice for both jobs.
+  ``BpeTrainer`` (checked on every shipped corpus). It is 2-4x faster than HF up to a few
+  thousand merges but slows down as merges reach low, heavily tied counts (vocab 32000 on the
+  shipped corpora: 3-5x slower than HF), so ``auto`` trains with it only up to
+  :data:`AUTO_GIGATOKEN_MAX_VOCAB`. It also encodes a GPT-2-regex byte-level BPE with
+  tiktoken's ids, several times faster: ``auto``'s encoder.
 * ``rustbpe`` trains fastest but breaks ties between equally frequent pairs in byte order,
   not HF's: the merges differ after a few hundred, held-out compression stays within 0.1%
   (asserted by the tests). Only when asked for by name.
@@ -39,6 +42,8 @@ ENGINES = ("auto", "reference", "gigatoken", "rustbpe")
 TRAIN_ENGINES = ("gigatoken", "rustbpe")
 ENCODE_ENGINES = ("gigatoken",)
 AUTO_TRAIN = ("gigatoken",)  # rustbpe's merges differ from HF's: never picked silently
+#: Largest vocabulary ``auto`` trains with gigatoken; above it HF was faster in bench/.
+AUTO_GIGATOKEN_MAX_VOCAB = 8192
 AUTO_ENCODE = ("gigatoken",)
 REFERENCE_TRAIN = "reference (HF tokenizers)"
 REFERENCE_ENCODE = "reference (tiktoken)"
@@ -75,8 +80,8 @@ def installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def choose_train_engine(requested: str, *, backend: str, alphabet: str, min_frequency: int
-                        ) -> EngineChoice:
+def choose_train_engine(requested: str, *, backend: str, alphabet: str, min_frequency: int,
+                        vocab_size: int = 0) -> EngineChoice:
     """The training engine for these options: the one asked for when it can train them with
     the reference's semantics, else the reference (the reason says why)."""
     check_engine(requested)
@@ -91,6 +96,9 @@ def choose_train_engine(requested: str, *, backend: str, alphabet: str, min_freq
         why = "--min-frequency is HF's option"
     if why:
         return EngineChoice("reference", why)
+    if requested == "auto" and vocab_size > AUTO_GIGATOKEN_MAX_VOCAB:
+        return EngineChoice("reference", f"--vocab over {AUTO_GIGATOKEN_MAX_VOCAB}: HF is faster "
+                                         "there than the engines with HF's merges")
     candidates = AUTO_TRAIN if requested == "auto" else (requested,)
     for name in candidates:
         if installed(name):

@@ -147,7 +147,7 @@ def training_engine(options: TrainOptions, engine: str = "auto") -> EngineChoice
     """The engine that will train ``options`` when ``engine`` is asked for (see
     :mod:`tokenkit.engines`); the CLI prints it before training starts."""
     return choose_train_engine(engine, backend=options.backend, alphabet=options.alphabet,
-                               min_frequency=options.min_frequency)
+                               min_frequency=options.min_frequency, vocab_size=options.vocab_size)
 
 
 def train_documents(docs: Sequence[Document], options: TrainOptions, *,

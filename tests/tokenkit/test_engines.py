@@ -224,3 +224,16 @@ def test_an_engines_vocabulary_loads_and_encodes_the_same_everywhere(tmp_path):
         assert tokenkit.load(str(tmp_path / "v"), engine=engine).encode(text) == expected
     assert json.loads((tmp_path / "v" / "tokenkit.json").read_text())["training"]["engine"] == \
         "gigatoken"
+
+
+def test_auto_trains_large_vocabularies_with_hf():
+    """gigatoken slows down past a few thousand merges (docs/engines.md): auto leaves those to HF."""
+    small = engines.choose_train_engine("auto", backend="hf", alphabet="bytes", min_frequency=0,
+                                        vocab_size=engines.AUTO_GIGATOKEN_MAX_VOCAB)
+    large = engines.choose_train_engine("auto", backend="hf", alphabet="bytes", min_frequency=0,
+                                        vocab_size=engines.AUTO_GIGATOKEN_MAX_VOCAB + 1)
+    named = engines.choose_train_engine("gigatoken", backend="hf", alphabet="bytes",
+                                        min_frequency=0, vocab_size=32000)
+    assert small.name == ("gigatoken" if engines.installed("gigatoken") else "reference")
+    assert large.name == "reference" and "HF is faster" in large.reason
+    assert named.name == ("gigatoken" if engines.installed("gigatoken") else "reference")

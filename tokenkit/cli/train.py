@@ -48,8 +48,9 @@ def _opt(name: str) -> object:
 @click.option("--errors", type=click.Choice(ERRORS), default=default(read_paths, "errors"),
               show_default=True, help="Invalid UTF-8: fail (strict) or replace bad bytes with U+FFFD.")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
-              help="hf: what trains. auto: gigatoken when installed (HF's merges exactly), else HF; "
-                   "reference: HF tokenizers; rustbpe: fastest, merges differ (docs/engines.md).")
+              help="hf: what trains. auto: gigatoken (HF's merges exactly) up to --vocab 8192 when "
+                   "installed, else HF; reference: HF tokenizers; rustbpe: fastest, merges "
+                   "differ (docs/engines.md).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def train(sources: tuple[str, ...], vocab_size: int, output: Path | None, backend: str, alphabet: str,
