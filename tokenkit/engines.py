@@ -260,12 +260,13 @@ def choose_encode_engine(requested: str) -> EngineChoice:
     return EngineChoice("reference", f"{' or '.join(candidates)} is not installed")
 
 
-def _ordinary(text: str) -> bytes:
-    """UTF-8 of ``text``; lone surrogates become U+FFFD exactly as tiktoken does it."""
+def _ordinary(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD exactly as tiktoken does it."""
     try:
-        return text.encode("utf-8")
+        text.encode("utf-8")
+        return text
     except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 class GigatokenEncoder:
@@ -297,7 +298,10 @@ class GigatokenEncoder:
     def encode_ordinary(self, text: str) -> list[int]:
         if not text:
             return []
-        ids = self._tok.encode(_ordinary(text))
+        try:
+            ids = self._tok.encode(text)
+        except TypeError:  # a lone surrogate: gigatoken refuses the str
+            ids = self._tok.encode(_ordinary(text))
         return (ids if self._ids is None else self._ids[ids]).tolist()
 
     def encode(self, text: str, allowed: frozenset[str] = NO_SPECIALS) -> list[int]:
@@ -312,7 +316,10 @@ class GigatokenEncoder:
                      allowed: frozenset[str] = NO_SPECIALS) -> list[list[int]]:
         if allowed:
             return [self.encode(t, allowed) for t in texts]
-        rows = self._tok.encode_batch_list([_ordinary(t) for t in texts])
+        try:
+            rows = self._tok.encode_batch_list(list(texts))  # str is gigatoken's fastest input
+        except TypeError:  # a lone surrogate somewhere: gigatoken refuses the str
+            rows = self._tok.encode_batch_list([_ordinary(t) for t in texts])
         return rows if self._ids is None else [self._ids[row].tolist() for row in rows]
 
 
