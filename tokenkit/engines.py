@@ -150,7 +150,7 @@ def check_merge_order(merges: Sequence[Merge]) -> None:
 
 
 def _without_unused_tail(merges: list[Merge], data: Sequence[bytes],
-                         chunk_bytes: int = 1 << 24) -> list[Merge]:
+                         chunk_bytes: int = 1 << 22) -> list[Merge]:
     """``merges`` less the trailing ones no pre-token of the corpus ever used.
 
     HF's trainer stops when no pair is left to merge; gigatoken goes on with pairs whose count
@@ -158,21 +158,23 @@ def _without_unused_tail(merges: list[Merge], data: Sequence[bytes],
     replays as encoding), so the tail that builds none is exactly what HF never made. One
     encode pass over the corpus, chunk by chunk, tells.
     """
+    import awkward  # heavy: gigatoken's batch results are awkward arrays
     import gigatoken  # heavy: the Rust extension loads on first use
     import numpy
 
     tokenizer = hf_tokenizer_from_merges(merges, [], 256 + len(merges) + 1)
     tok = gigatoken.Tokenizer.from_json(tokenizer.to_str())
-    used: set[int] = set()
+    seen = numpy.zeros(tokenizer.get_vocab_size(), dtype=bool)
     start = 0
-    while start < len(data):
+    while start < len(data):  # chunks keep the ids (4 bytes each, never Python ints) small
         end, size = start, 0
         while end < len(data) and size < chunk_bytes:
             size += len(data[end])
             end += 1
-        for row in tok.encode_batch_list(list(data[start:end])):
-            used.update(numpy.unique(numpy.asarray(row, dtype=numpy.int64)).tolist())
+        ids = tok.encode_batch(list(data[start:end]))
+        seen[numpy.asarray(awkward.flatten(ids), dtype=numpy.int64)] = True
         start = end
+    used = numpy.flatnonzero(seen).tolist()
     needed = {tokenizer.id_to_token(i) for i in used}
     last = -1
     for i in range(len(merges) - 1, -1, -1):
