@@ -91,12 +91,19 @@ def build_inputs(directory: Path, quick: bool) -> dict[str, Path]:
         line = (line + " " + line)[: line_bytes // 3]
     paths = {"corpora x10" if not quick else "corpora x1": big, "one line": line,
              "200k repeated 'a'": "a" * 200_000, "100k repeated 'a'": "a" * 100_000}
-    out = {}
     for name, body in paths.items():
-        p = directory / (name.replace(" ", "_").replace("'", "") + ".txt")
-        p.write_text(body, encoding="utf-8")
-        out[name] = p
-    return out
+        (directory / _file_name(name)).write_text(body, encoding="utf-8")
+    return input_paths(directory, quick)
+
+
+def _file_name(name: str) -> str:
+    return name.replace(" ", "_").replace("'", "") + ".txt"
+
+
+def input_paths(directory: Path, quick: bool) -> dict[str, Path]:
+    names = ["corpora x1" if quick else "corpora x10", "one line", "200k repeated 'a'",
+             "100k repeated 'a'"]
+    return {name: directory / _file_name(name) for name in names}
 
 
 def fmt(values: list[float], digits: int = 2) -> str:
@@ -204,7 +211,12 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {repeats} interleaved repeats "
           "(median, range)\n")
     with tempfile.TemporaryDirectory(prefix="tokenkit-engines-") as tmp:
-        inputs = build_inputs(Path(tmp), args.quick)
+        # built in a child: a child's peak RSS counts the parent's memory at fork
+        subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                        "from bench.tokenkit_engines import build_inputs; "
+                        "build_inputs(Path(sys.argv[1]), sys.argv[2] == 'quick')", tmp,
+                        "quick" if args.quick else "full"], check=True, cwd=ROOT)
+        inputs = input_paths(Path(tmp), args.quick)
         if args.only != "encode":
             bench_training({k: v for k, v in inputs.items() if "repeated" not in k}, repeats,
                            args.quick, Path(tmp))
