@@ -7,10 +7,10 @@ reference's result, and the name of the one that ran is recorded (``tokenkit.jso
 ``docs/engines.md``.
 
 * ``gigatoken`` trains with HF's tie-breaking: the same merges, in the same order, as HF's
-  ``BpeTrainer`` (checked on every shipped corpus). It is 2-4x faster than HF up to a few
-  thousand merges but slows down as merges reach low, heavily tied counts (vocab 32000 on the
-  shipped corpora: 3-5x slower than HF), so ``auto`` trains with it only up to
-  :data:`AUTO_GIGATOKEN_MAX_VOCAB`. It also encodes a GPT-2-regex byte-level BPE with
+  ``BpeTrainer`` (checked on every shipped corpus). It is faster than HF up to a few thousand
+  merges but slows down as merges reach low, heavily tied counts (vocab 32000 on the shipped
+  corpora x10: 4x slower than HF, ``bench/tokenkit_engines.py``), so ``auto`` trains with it
+  only up to :data:`AUTO_GIGATOKEN_MAX_VOCAB`. It also encodes a GPT-2-regex byte-level BPE with
   tiktoken's ids, several times faster: ``auto``'s encoder.
 * ``rustbpe`` trains fastest but breaks ties between equally frequent pairs in byte order,
   not HF's: the merges differ after a few hundred, held-out compression stays within 0.1%
