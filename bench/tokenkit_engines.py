@@ -9,7 +9,7 @@ Inputs (built in a temp directory, never in the repo): the shipped corpora conca
 (~23 MB), one 20 MB line without a newline, and 200k repeated characters. Every variant is a
 fresh process; repeats are interleaved; the table shows medians with the range. Run:
 
-    python -m bench.tokenkit_engines [--quick] [--repeats 3]
+    python -m bench.tokenkit_engines [--quick] [--repeats 3] [--only train|encode|heldout]
 """
 
 from __future__ import annotations
@@ -200,14 +200,40 @@ def bench_encoding(inputs: dict[str, Path], repeats: int) -> None:
                   f"{statistics.median(speeds[label]) / base:.2f}x | {same} |", flush=True)
 
 
+def heldout_compression(sizes: tuple[int, ...] = (8000, 32000)) -> None:
+    """Bytes per token on the last 10% of each corpus, trained on the first 90% (in-process:
+    this is about the vocabularies, not speed)."""
+    from tokenkit.training import train_from_texts
+
+    train, held = [], []
+    for part in PARTS:
+        text = (CORPORA / part).read_text(encoding="utf-8")
+        cut = text.index("\n", len(text) * 9 // 10)
+        train.append(text[:cut])
+        held.append(text[cut:])
+    held_out = "".join(held)
+    n_bytes = len(held_out.encode("utf-8"))
+    print("| vocab | HF (reference) | gigatoken | rustbpe | rustbpe vs HF |")
+    print("|---|---|---|---|---|")
+    for size in sizes:
+        got = {e: n_bytes / len(train_from_texts(train, size, engine=e).vocabulary.encode(held_out))
+               for e in ("reference", "gigatoken", "rustbpe")}
+        print(f"| {size} | {got['reference']:.4f} | {got['gigatoken']:.4f} | {got['rustbpe']:.4f} | "
+              f"{(got['rustbpe'] / got['reference'] - 1) * 100:+.3f}% |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true",
                         help="corpora x1, a 2 MB line, vocab 8000, one repeat (a minute or two)")
-    parser.add_argument("--only", choices=("train", "encode"), help="run one half")
+    parser.add_argument("--only", choices=("train", "encode", "heldout"),
+                        help="run one part (heldout: compression on held-out text, not timed)")
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
+    if args.only == "heldout":
+        heldout_compression()
+        return
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {repeats} interleaved repeats "
           "(median, range)\n")
     with tempfile.TemporaryDirectory(prefix="tokenkit-engines-") as tmp:
