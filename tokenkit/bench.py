@@ -92,6 +92,7 @@ class BenchRow:
     encode_batch_mb_s: float
     batch_counts_match: bool
     fast_path: bool
+    encode_engine: str = ""  # what encoded, when not the backend's own library (tokenkit.engines)
 
 
 @dataclass
@@ -212,7 +213,8 @@ def measure(vocab: Vocabulary, corpus: Corpus, *, label: str, fast_path: bool = 
         lost_characters=rt.lost_characters, lost_examples="".join(rt.lost_examples),
         encode_seconds=encode_s, encode_mb_s=mb / encode_s if encode_s else math.inf,
         encode_batch_seconds=batch_s, encode_batch_mb_s=mb / batch_s if batch_s else math.inf,
-        batch_counts_match=sum(map(len, batch)) == bits.n_tokens, fast_path=fast_path)
+        batch_counts_match=sum(map(len, batch)) == bits.n_tokens, fast_path=fast_path,
+        encode_engine="" if vocab.encode_engine in ("hf", vocab.backend) else vocab.encode_engine)
 
 
 def measure_parity(vocab: Vocabulary, texts: dict[str, str]) -> tuple[dict[str, int], dict[str, float]]:

@@ -79,7 +79,7 @@ def bench_tables(result: BenchResult) -> list[Table]:
                [[r.vocab, r.corpus, f"{r.exact_lines:,}/{r.lines:,}",
                  f"{r.lost_characters:,}" + (f" ({r.lost_examples})" if r.lost_examples else ""),
                  _fmt(r.encode_mb_s, 1), _fmt(r.encode_batch_mb_s, 1),
-                 "tiktoken" if r.fast_path else ""] for r in rs], fold=(3,)),
+                 r.encode_engine] for r in rs], fold=(3,)),
     ]
     if result.parity:
         langs = [lang for lang in next(iter(result.parity.values())) if lang != "en"]
