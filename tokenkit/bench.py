@@ -254,6 +254,7 @@ def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
         if isinstance(vocab, HFVocabulary):
             vocab.use_fast = fast  # --no-fast measures HF's own encoder
         fast_path = isinstance(vocab, HFVocabulary) and vocab.fast_encoding() is not None
+        vocab.encode_batch(["warm up", "the encoder"])  # engine set-up and thread pools: not timed
         for corpus in corpora:
             if on_progress:
                 on_progress(done, total, f"{label} × {corpus.name}")
