@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tokenkit.backends.tiktoken import GPT2_PATTERN
 from tokenkit.bytelevel import bytes_to_token
 from tokenkit.errors import TokenkitError
 from tokenkit.exporters import merges_from_ranks
@@ -45,11 +46,6 @@ AUTO_TRAIN = ("gigatoken",)  # rustbpe's merges differ from HF's: never picked s
 #: Largest vocabulary ``auto`` trains with gigatoken; above it HF was faster in bench/.
 AUTO_GIGATOKEN_MAX_VOCAB = 8192
 AUTO_ENCODE = ("gigatoken",)
-REFERENCE_TRAIN = "reference (HF tokenizers)"
-REFERENCE_ENCODE = "reference (tiktoken)"
-
-#: GPT-2's split pattern as tiktoken writes it; the only pattern the engines are trusted with.
-_GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
 
 
 class EngineMismatch(TokenkitError):
@@ -216,7 +212,7 @@ def _rustbpe_merges(lines: Iterable[str], n_tokens: int) -> list[Merge]:
     import rustbpe  # heavy: the Rust extension loads on first use
 
     tok = rustbpe.Tokenizer()
-    tok.train_from_iterator(iter(lines), max(n_tokens, 256), pattern=_GPT2_PATTERN)
+    tok.train_from_iterator(iter(lines), max(n_tokens, 256), pattern=GPT2_PATTERN)
     return merges_from_ranks({bytes(k): v for k, v in tok.get_mergeable_ranks()})
 
 
@@ -281,7 +277,7 @@ class GigatokenEncoder:
         import gigatoken  # heavy: the Rust extension loads on first use
         import numpy
 
-        if encoding._pat_str != _GPT2_PATTERN:
+        if encoding._pat_str != GPT2_PATTERN:
             raise TokenkitError(f"gigatoken: encoding {encoding.name} does not split with "
                                 "GPT-2's regex")
         self.encoding = encoding
