@@ -237,3 +237,36 @@ def test_auto_trains_large_vocabularies_with_hf():
     assert small.name == ("gigatoken" if engines.installed("gigatoken") else "reference")
     assert large.name == "reference" and "HF is faster" in large.reason
     assert named.name == ("gigatoken" if engines.installed("gigatoken") else "reference")
+
+
+# -- the command line -------------------------------------------------------------------------
+def test_train_says_which_engine_runs_and_records_it(tmp_path):
+    from click.testing import CliRunner
+
+    from tokenkit.cli import main
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("hello world, hello there\n" * 50, encoding="utf-8")
+    for engine, ran in (("reference", "HF tokenizers"), ("rustbpe", "rustbpe")):
+        out = tmp_path / engine
+        result = CliRunner().invoke(main, ["train", "--vocab", "300", str(corpus), "-o", str(out),
+                                           "--engine", engine], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        expected = ran if engine == "reference" or engines.installed(engine) else "HF tokenizers"
+        assert f"training hf vocabulary with engine {expected}" in result.output
+        meta = json.loads((out / "tokenkit.json").read_text(encoding="utf-8"))
+        assert meta["training"]["engine"] == ("reference" if expected == "HF tokenizers" else engine)
+    bad = CliRunner().invoke(main, ["train", "--vocab", "300", str(corpus), "--engine", "nope"])
+    assert bad.exit_code != 0 and "nope" in bad.output
+
+
+@needs_gigatoken
+def test_gigatoken_encodes_the_same_from_many_threads():
+    """Vocabulary.encode may be called from a thread pool (gptcore does)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ref, fast = gpt2_pair()
+    texts = [corpus_text("taylorswift.txt")[i * 5000:(i + 1) * 5000] for i in range(16)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(fast.encode, texts))
+    assert got == [ref.encode(t) for t in texts]
