@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -193,6 +194,9 @@ def _separator(data: Sequence[bytes]) -> bytes:
 def _quiet(fd: int) -> Iterator[None]:
     """Send ``fd`` to /dev/null for the duration: library code must not print to the CLI's
     streams (only CLIs print)."""
+    for stream in (sys.stdout, sys.stderr):  # what Python buffered goes out before, not lost
+        if stream is not None:
+            stream.flush()
     try:
         saved = os.dup(fd)
     except OSError:  # no such stream at all

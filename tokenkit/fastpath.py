@@ -64,9 +64,15 @@ def apply_fast_path(vocab: Vocabulary, engine: str = "auto") -> Vocabulary:
     check_engine(engine)
     finder = find_fast_path if engine == "auto" else functools.partial(find_fast_path, engine=engine)
     if isinstance(vocab, (HFVocabulary, TiktokenVocabulary)) and (
-            vocab.fast_path_finder is None or engine != "auto"):
+            engine != "auto" or _ours(vocab.fast_path_finder)) and vocab.fast_path_finder != finder:
         vocab.attach_fast_path(finder)
     return vocab
+
+
+def _ours(finder: Any) -> bool:
+    """No finder, or one this module attached (a caller's own finder is kept by ``auto``)."""
+    return finder is None or finder is find_fast_path or (
+        isinstance(finder, functools.partial) and finder.func is find_fast_path)
 
 
 def fast_encoder_for(vocab: Vocabulary) -> tiktoken.Encoding | None:

@@ -110,13 +110,18 @@ def test_worst_cases_give_the_same_ids():
 
 def test_reference_engine_and_unknown_engine(trained):
     assert apply_fast_path(trained, "reference").encode_engine == "tiktoken"
+    auto = "gigatoken" if engines.installed("gigatoken") else "tiktoken"
+    assert apply_fast_path(trained, "auto").encode_engine == auto  # auto replaces our own choice
     with pytest.raises(TokenkitError, match="--engine must be one of auto, reference"):
         tokenkit.load("gpt2", engine="fastest")
 
 
 def test_auto_falls_back_when_the_engine_is_not_installed(trained, monkeypatch):
+    from tokenkit.backends.hf import HFVocabulary
+
     monkeypatch.setattr(engines, "installed", lambda name: False)
-    assert apply_fast_path(trained, "auto").encode_engine == "tiktoken"
+    fresh = HFVocabulary(trained.tokenizer, {"name": "fresh"})
+    assert apply_fast_path(fresh, "auto").encode_engine == "tiktoken"
     choice = engines.choose_train_engine("gigatoken", backend="hf", alphabet="bytes",
                                          min_frequency=0)
     assert choice == engines.EngineChoice("reference", "gigatoken is not installed")
@@ -240,22 +245,26 @@ def test_auto_trains_large_vocabularies_with_hf():
 
 
 # -- the command line -------------------------------------------------------------------------
-def test_train_says_which_engine_runs_and_records_it(tmp_path):
+def test_train_says_which_engine_ran_and_records_it(tmp_path):
     from click.testing import CliRunner
 
     from tokenkit.cli import main
 
     corpus = tmp_path / "c.txt"
     corpus.write_text("hello world, hello there\n" * 50, encoding="utf-8")
-    for engine, ran in (("reference", "HF tokenizers"), ("rustbpe", "rustbpe")):
+    for engine in ("reference", "rustbpe"):
         out = tmp_path / engine
         result = CliRunner().invoke(main, ["train", "--vocab", "300", str(corpus), "-o", str(out),
                                            "--engine", engine], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        expected = ran if engine == "reference" or engines.installed(engine) else "HF tokenizers"
-        assert f"training hf vocabulary with engine {expected}" in result.output
+        ran = engine if engine == "reference" or engines.installed(engine) else "reference"
+        assert f"trained hf vocabulary ({ran} engine)" in result.output
         meta = json.loads((out / "tokenkit.json").read_text(encoding="utf-8"))
-        assert meta["training"]["engine"] == ("reference" if expected == "HF tokenizers" else engine)
+        assert meta["training"]["engine"] == ran
+    observed = CliRunner().invoke(main, ["train", "--vocab", "300", str(corpus), "-o",
+                                         str(tmp_path / "obs"), "--engine", "rustbpe",
+                                         "--alphabet", "observed"], catch_exceptions=False)
+    assert "note: --engine rustbpe did not run: --alphabet observed" in observed.output
     bad = CliRunner().invoke(main, ["train", "--vocab", "300", str(corpus), "--engine", "nope"])
     assert bad.exit_code != 0 and "nope" in bad.output
 

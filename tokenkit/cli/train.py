@@ -88,7 +88,7 @@ def train(sources: tuple[str, ...], vocab_size: int, output: Path | None, backen
     else:
         docs = read_paths(pairs, errors=errors)
     choice = training_engine(options, engine)
-    if not quiet:
+    if show:  # a terminal only: in scripts an error stays one stderr line; the result line names it
         because = f" ({choice.reason})" if choice.reason and engine != "auto" else ""
         ran = "sentencepiece" if backend == "sentencepiece" else (
             "HF tokenizers" if choice.is_reference else choice.name)
@@ -105,3 +105,5 @@ def train(sources: tuple[str, ...], vocab_size: int, output: Path | None, backen
                f"{s['corpus_lines']:,} lines in {s['training_seconds']:.2f} s -> {output}")
     for note in s.get("notes", []):
         click.echo(f"note: {note}")
+    if s.get("engine_note") and engine != "auto":
+        click.echo(f"note: --engine {engine} did not run: {s['engine_note']}")
