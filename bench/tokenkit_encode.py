@@ -53,7 +53,7 @@ def main() -> None:
         hf_batch_s = best(lambda: raw.encode_batch(lines, add_special_tokens=False), args.repeat)
         tokenkit_s = best(lambda: hf.encode(text), args.repeat)
         tokenkit_batch_s = best(lambda: hf.encode_batch(lines), args.repeat)
-        rows = [("tokenkit encode (tiktoken fast path)", tokenkit_s),
+        rows = [(f"tokenkit encode (fast path: {hf.encode_engine})", tokenkit_s),
                 ("tokenkit encode_batch (lines)", tokenkit_batch_s),
                 ("HF tokenizers encode (whole text)", hf_s),
                 ("HF tokenizers encode_batch (lines)", hf_batch_s)]

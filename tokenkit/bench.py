@@ -149,7 +149,8 @@ def measure(vocab: Vocabulary, corpus: Corpus, *, label: str, fast_path: bool = 
         lost_characters=rt.lost_characters, lost_examples="".join(rt.lost_examples),
         encode_seconds=encode_s, encode_mb_s=mb / encode_s if encode_s else math.inf,
         encode_batch_seconds=batch_s, encode_batch_mb_s=mb / batch_s if batch_s else math.inf,
-        batch_counts_match=sum(map(len, batch)) == bits.n_tokens, fast_path=fast_path)
+        batch_counts_match=sum(map(len, batch)) == bits.n_tokens, fast_path=fast_path,
+        encode_engine="" if vocab.encode_engine in ("hf", vocab.backend) else vocab.encode_engine)
 
 
 def measure_parity(vocab: Vocabulary, texts: dict[str, str]) -> tuple[dict[str, int], dict[str, float]]:
@@ -161,17 +162,17 @@ def measure_parity(vocab: Vocabulary, texts: dict[str, str]) -> tuple[dict[str, 
 
 def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
               fast: bool = True, on_progress: Progress | None = None,
-              allowed_special: AllowedSpecial = NO_SPECIALS) -> BenchResult:
+              allowed_special: AllowedSpecial = NO_SPECIALS, engine: str = "auto") -> BenchResult:
     """Load every vocabulary and corpus, then measure the grid (and parity when a corpus is
     the parallel ``multilingual`` TSV). ``fast`` encodes through the tiktoken form where it
-    gives identical ids. ``allowed_special`` (``"all"`` or a set) lets each vocabulary read
+    gives identical ids, run by ``engine`` (:mod:`tokenkit.engines`). ``allowed_special`` (``"all"`` or a set) lets each vocabulary read
     those of the named specials it has from the text; by default none."""
     if not vocab_specs:
         raise TokenkitError("give at least one vocabulary")
     if not corpus_specs:
         raise TokenkitError("give at least one --corpus")
     corpora = [load_corpus(c) for c in corpus_specs]
-    vocabs = [load_vocabulary(s) for s in vocab_specs]
+    vocabs = [load_vocabulary(s, engine=engine if fast else "reference") for s in vocab_specs]
     if not isinstance(allowed_special, str):
         known = set().union(*(v.specials for v in vocabs))
         unknown = sorted(set(allowed_special) - known)
@@ -189,6 +190,7 @@ def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
         if isinstance(vocab, HFVocabulary):
             vocab.use_fast = fast  # --no-fast measures HF's own encoder
         fast_path = isinstance(vocab, HFVocabulary) and vocab.fast_encoding() is not None
+        vocab.encode_batch(["warm up", "the encoder"])  # engine set-up and thread pools: not timed
         for corpus in corpora:
             if on_progress:
                 on_progress(done, total, f"{label} × {corpus.name}")

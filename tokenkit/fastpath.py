@@ -1,21 +1,27 @@
-"""The tiktoken fast path: encode an HF byte-level BPE with its tiktoken form, same ids.
+"""The fast path: encode a byte-level BPE with its tiktoken form or a faster engine, same ids.
 
 An HF vocabulary trained by tokenkit (byte-level BPE, all 256 bytes, GPT-2's split regex, no
 prefix space) has a ``tiktoken.Encoding`` that gives exactly its ids and is several times
 faster. :func:`apply_fast_path` attaches :func:`find_fast_path` to a vocabulary; the
 vocabulary calls it once, lazily, on its first encode. The loader (:func:`tokenkit.load`) and
 the trainer (:func:`tokenkit.train`) apply it; the backends never reach for it.
+
+``engine`` (:mod:`tokenkit.engines`) picks what runs on top of the tiktoken form: ``auto`` (the
+default) uses gigatoken when it is installed and gives tiktoken's ids on a probe, else
+tiktoken; ``reference`` always tiktoken (for an HF vocabulary without a tiktoken form, HF).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tokenkit.backends.hf import HFVocabulary
-from tokenkit.backends.tiktoken import encode_many, encode_with
+from tokenkit.backends.tiktoken import TiktokenVocabulary, encode_many, encode_with
 from tokenkit.convert import tiktoken_form
+from tokenkit.engines import check_engine, choose_encode_engine, gigatoken_encoder
 from tokenkit.errors import TokenkitError
 from tokenkit.vocabulary import NO_SPECIALS, Vocabulary
 
@@ -28,6 +34,7 @@ class TiktokenFastPath:
     """A tiktoken encoding proven to give an HF vocabulary's ids."""
 
     encoding: tiktoken.Encoding
+    name = "tiktoken"
 
     def encode(self, text: str, allowed: frozenset[str] = NO_SPECIALS) -> list[int]:
         return encode_with(self.encoding, text, allowed)
@@ -37,17 +44,35 @@ class TiktokenFastPath:
         return encode_many(self.encoding, texts, allowed)
 
 
-def find_fast_path(vocab: HFVocabulary) -> TiktokenFastPath | None:
-    """The fast encoder for ``vocab``, or None when its ids could differ from HF's."""
-    enc = fast_encoder_for(vocab)
-    return None if enc is None else TiktokenFastPath(enc)
+def find_fast_path(vocab: Vocabulary, engine: str = "auto") -> Any:
+    """The fast encoder for ``vocab`` (gigatoken or tiktoken), or None when its ids could
+    differ from the backend's."""
+    enc = vocab.encoding if isinstance(vocab, TiktokenVocabulary) else fast_encoder_for(vocab)
+    if enc is None:
+        return None
+    choice = choose_encode_engine(engine)
+    if choice.name == "gigatoken":
+        fast = gigatoken_encoder(enc, _PROBE)
+        if fast is not None:
+            return fast
+    return None if isinstance(vocab, TiktokenVocabulary) else TiktokenFastPath(enc)
 
 
-def apply_fast_path(vocab: Vocabulary) -> Vocabulary:
-    """Let an HF vocabulary encode through its tiktoken form (checked on first use)."""
-    if isinstance(vocab, HFVocabulary) and vocab.fast_path_finder is None:
-        vocab.attach_fast_path(find_fast_path)
+def apply_fast_path(vocab: Vocabulary, engine: str = "auto") -> Vocabulary:
+    """Let a byte-level vocabulary encode through its tiktoken form or ``engine`` (checked on
+    first use); ``engine="reference"`` keeps today's tiktoken/HF path."""
+    check_engine(engine)
+    finder = find_fast_path if engine == "auto" else functools.partial(find_fast_path, engine=engine)
+    if isinstance(vocab, (HFVocabulary, TiktokenVocabulary)) and (
+            engine != "auto" or _ours(vocab.fast_path_finder)) and vocab.fast_path_finder != finder:
+        vocab.attach_fast_path(finder)
     return vocab
+
+
+def _ours(finder: Any) -> bool:
+    """No finder, or one this module attached (a caller's own finder is kept by ``auto``)."""
+    return finder is None or finder is find_fast_path or (
+        isinstance(finder, functools.partial) and finder.func is find_fast_path)
 
 
 def fast_encoder_for(vocab: Vocabulary) -> tiktoken.Encoding | None:

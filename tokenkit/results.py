@@ -54,6 +54,7 @@ class BenchRow:
     encode_batch_mb_s: float
     batch_counts_match: bool
     fast_path: bool
+    encode_engine: str = ""  # what encoded, when not the backend's own library (tokenkit.engines)
 
 
 @dataclass

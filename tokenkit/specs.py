@@ -36,16 +36,17 @@ from tokenkit.vocabulary import HF_FILE, METADATA_FILE, Vocabulary
 NAMED_SPECS = ("gpt2", "hf:gpt2", "tiktoken:NAME", "tiktoken:PATH", "hf:PATH")
 
 
-def load_vocabulary(spec: str) -> Vocabulary:
+def load_vocabulary(spec: str, *, engine: str = "auto") -> Vocabulary:
     """Load the vocabulary ``spec`` points at, with a one-line error when it cannot.
 
-    This is :func:`tokenkit.load`.
+    This is :func:`tokenkit.load`. ``engine`` chooses what encodes a byte-level BPE
+    (:mod:`tokenkit.engines`: ``auto``, ``reference`` or an engine name); the ids are the same.
     """
     if not isinstance(spec, (str, os.PathLike)):
         raise TokenkitError(f"vocabulary spec must be a string or path, not {type(spec).__name__}")
     spec = os.fspath(spec)
     try:
-        return apply_fast_path(_load(spec))
+        return apply_fast_path(_load(spec), engine)
     except OSError as e:  # a name too long, a file that vanished, a directory in its place...
         raise TokenkitError(f"vocabulary {_short(spec)}: {e.strerror or e}") from e
 

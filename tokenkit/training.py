@@ -23,6 +23,13 @@ from typing import Any
 
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.backends.sentencepiece import SentencePieceVocabulary
+from tokenkit.engines import (
+    EngineChoice,
+    EngineMismatch,
+    choose_train_engine,
+    hf_tokenizer_from_merges,
+    train_merges,
+)
 from tokenkit.errors import TokenkitError
 from tokenkit.fastpath import apply_fast_path
 from tokenkit.textio import Document, document_from_bytes, read_sources
@@ -119,26 +126,35 @@ def default_output_name(sources: Sequence[str], options: TrainOptions) -> str:
 
 
 def train(sources: Sequence[str], vocab_size: int, *, errors: str = "strict",
-          progress: bool = False, **options: Any) -> TrainResult:
+          progress: bool = False, engine: str = "auto", **options: Any) -> TrainResult:
     """Train on files, directories, corpus names or ``-`` (stdin)."""
     opts = TrainOptions(vocab_size=vocab_size, **_normalise(options))
     opts.validate()
-    return train_documents(read_sources(sources, errors=errors), opts, progress=progress)
+    return train_documents(read_sources(sources, errors=errors), opts, progress=progress,
+                           engine=engine)
 
 
 def train_from_texts(texts: Sequence[str], vocab_size: int, *, progress: bool = False,
-                     **options: Any) -> TrainResult:
+                     engine: str = "auto", **options: Any) -> TrainResult:
     """Train on in-memory strings (each one a document named ``text-<i>``)."""
     opts = TrainOptions(vocab_size=vocab_size, **_normalise(options))
     opts.validate()
     docs = [document_from_bytes(t.encode("utf-8"), f"text-{i}") for i, t in enumerate(texts)]
-    return train_documents(docs, opts, progress=progress)
+    return train_documents(docs, opts, progress=progress, engine=engine)
+
+
+def training_engine(options: TrainOptions, engine: str = "auto") -> EngineChoice:
+    """The engine that will train ``options`` when ``engine`` is asked for (see
+    :mod:`tokenkit.engines`); the CLI prints it before training starts."""
+    return choose_train_engine(engine, backend=options.backend, alphabet=options.alphabet,
+                               min_frequency=options.min_frequency, vocab_size=options.vocab_size)
 
 
 def train_documents(docs: Sequence[Document], options: TrainOptions, *,
-                    progress: bool = False) -> TrainResult:
+                    progress: bool = False, engine: str = "auto") -> TrainResult:
     """Train on already-read documents; the one code path behind every entry point."""
     options.validate()
+    choice = training_engine(options, engine)
     names = ", ".join(d.name for d in docs) or "(no input)"
     if not docs or all(not d.text.strip() for d in docs):
         raise TokenkitError(f"corpus {names} is empty: nothing to train on")
@@ -147,7 +163,13 @@ def train_documents(docs: Sequence[Document], options: TrainOptions, *,
     if options.vocab_size > reachable:  # the trainers allocate for the size asked: cap it first
         options = replace(options, vocab_size=reachable)
     started = time.perf_counter()
-    if options.backend == "hf":
+    if options.backend == "hf" and not choice.is_reference:
+        try:
+            vocab, stats = _train_engine(docs, options, choice.name)
+        except EngineMismatch as e:  # the engine's merges fail a check: HF trains instead
+            choice = EngineChoice("reference", f"{choice.name} failed a check ({e}); HF trained")
+            vocab, stats = _train_hf(docs, options, progress)
+    elif options.backend == "hf":
         vocab, stats = _train_hf(docs, options, progress)
     else:
         vocab, stats = _train_sentencepiece(docs, options)
@@ -165,6 +187,8 @@ def train_documents(docs: Sequence[Document], options: TrainOptions, *,
         "corpus_characters": sum(d.n_chars for d in docs),
         "corpus_lines": sum(d.n_lines for d in docs),
         "training_seconds": round(seconds, 3),
+        "engine": choice.name,
+        **({"engine_note": choice.reason} if choice.reason else {}),
         **stats,
         "warnings": warnings,
     }
@@ -240,6 +264,20 @@ def _train_hf(docs: Sequence[Document], options: TrainOptions,
     tokenizer.train_from_iterator(_hf_lines(docs), trainer=trainer, length=sum(d.n_lines for d in docs))
     merges = len(json.loads(tokenizer.to_str())["model"]["merges"])
     return HFVocabulary(tokenizer), {"merges": merges, "alphabet_size": alphabet_size}
+
+
+def _train_engine(docs: Sequence[Document], options: TrainOptions,
+                  engine: str) -> tuple[Vocabulary, dict[str, Any]]:
+    """A fast engine's merges in the tokenizer.json HF's trainer would write (same checks)."""
+    specials = list(options.special_tokens)
+    minimum = 256 + len(specials)
+    if options.vocab_size < minimum:
+        raise TokenkitError(f"--vocab {options.vocab_size} is smaller than the 256-byte alphabet "
+                            f"plus {len(specials)} special tokens: the minimum is {minimum}")
+    merges = train_merges(engine, _hf_lines(docs), options.vocab_size - len(specials))
+    tokenizer = hf_tokenizer_from_merges(merges, specials, options.vocab_size)
+    kept = len(json.loads(tokenizer.to_str())["model"]["merges"])
+    return HFVocabulary(tokenizer), {"merges": kept, "alphabet_size": 256}
 
 
 # -- sentencepiece ---------------------------------------------------------------------------

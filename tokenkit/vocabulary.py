@@ -332,6 +332,12 @@ class Vocabulary(ABC):
         return [self.id_to_token(i) for i in range(self.vocab_size)]
 
     @property
+    def encode_engine(self) -> str:
+        """What computes the ids: the backend's library, or a faster engine proven equal
+        (:mod:`tokenkit.engines`)."""
+        return self.backend
+
+    @property
     def name(self) -> str:
         return str(self.metadata.get("name", self.backend))
 

@@ -20,7 +20,7 @@ def invoke(*args: str, env: dict[str, str] | None = None):
 
 
 def fail_with(monkeypatch, exc: BaseException) -> None:
-    def boom(spec: str):
+    def boom(spec: str, **options):
         raise exc
 
     monkeypatch.setattr(codec, "load_vocabulary", boom)

@@ -75,6 +75,12 @@ class HFVocabulary(Vocabulary):
             self._fast_checked = True
         return self._fast
 
+    @property
+    def encode_engine(self) -> str:
+        """What encodes: the fast path's engine (gigatoken, tiktoken) or ``hf``."""
+        fast = self.fast_encoder()
+        return "hf" if fast is None else str(getattr(fast, "name", "tiktoken"))
+
     def fast_encoding(self) -> Any:
         """The equivalent ``tiktoken.Encoding``, or None when ids could differ."""
         fast = self.fast_encoder()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,18 +74,52 @@ class TiktokenVocabulary(Vocabulary):
             encoding.max_token_value + 1 == ordinary + len(self._specials)) else frozenset(
             set(range(encoding.n_vocab)) - set(encoding._mergeable_ranks.values())
             - set(self._specials.values()))
+        self.fast_path_finder: Callable[[TiktokenVocabulary], Any] | None = None
+        self._fast: Any = None
+        self._fast_checked = False
+
+    def attach_fast_path(self, finder: Callable[[TiktokenVocabulary], Any] | None) -> None:
+        """Encode with ``finder(self)``'s engine (looked up on the next encode; None: tiktoken).
+        :func:`tokenkit.fastpath.apply_fast_path` attaches it; this class never looks for it."""
+        self.fast_path_finder = finder
+        self._fast = None
+        self._fast_checked = False
+
+    def fast_encoder(self) -> Any:
+        """The attached engine proven to give this encoding's ids, or None (tiktoken runs)."""
+        if self.fast_path_finder is None:
+            return None
+        if not self._fast_checked:
+            self._fast = self.fast_path_finder(self)
+            self._fast_checked = True
+        return self._fast
+
+    @property
+    def encode_engine(self) -> str:
+        fast = self.fast_encoder()
+        return "tiktoken" if fast is None else fast.name
 
     def encode(self, text: str, *, allowed_special: AllowedSpecial = NO_SPECIALS,
                disallowed_special: AllowedSpecial = NO_SPECIALS) -> list[int]:
         allowed = self.check_specials(text, allowed_special, disallowed_special)
+        fast = self.fast_encoder()
+        if fast is not None:
+            return fast.encode(text, allowed)
         return encode_with(self.encoding, text, allowed)
 
     def encode_ordinary(self, text: str) -> list[int]:
-        return self.encoding.encode_ordinary(check_text(text))
+        text = check_text(text)
+        fast = self.fast_encoder()
+        if fast is not None:
+            return fast.encode(text)
+        return self.encoding.encode_ordinary(text)
 
     def encode_batch(self, texts: Sequence[str], *, allowed_special: AllowedSpecial = NO_SPECIALS,
                      disallowed_special: AllowedSpecial = NO_SPECIALS) -> list[list[int]]:
         allowed = self.check_batch(texts, allowed_special, disallowed_special)
+        fast = self.fast_encoder()
+        if fast is not None:
+            return fast.encode_batch(texts, allowed)
         return encode_many(self.encoding, texts, allowed)
 
     def checked_ids(self, ids: Iterable[int]) -> list[int]:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from tokenkit.cli.console import ALLOW_SPECIAL, allowed_special, dump_json, read_input
+from tokenkit.engines import ENGINES
 from tokenkit.errors import TokenkitError
 from tokenkit.specs import load_vocabulary
 from tokenkit.vocabulary import Vocabulary
@@ -25,15 +26,19 @@ def display_token(vocab: Vocabulary, token_id: int) -> str:
 @click.argument("vocab")
 @click.option("--text", help="Text to encode.")
 @click.option("--file", "file", help="File or corpus name to encode.")
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="What encodes a byte-level BPE (auto: gigatoken when installed; reference: "
+                   "tiktoken). Same ids either way.")
 @ALLOW_SPECIAL
-def encode(vocab: str, text: str | None, file: str | None, allow_special: tuple[str, ...]) -> None:
+def encode(vocab: str, text: str | None, file: str | None, engine: str,
+           allow_special: tuple[str, ...]) -> None:
     """Token ids and token strings as JSON.
 
     \b
     Example:
       tokenkit encode gpt2 --text "Hello world"
     """
-    v = load_vocabulary(vocab)
+    v = load_vocabulary(vocab, engine=engine)
     ids = v.encode(read_input(text, file), allowed_special=allowed_special(allow_special))
     dump_json({"ids": ids, "tokens": [display_token(v, i) for i in ids]})
 

@@ -22,6 +22,7 @@ from tokenkit.cli.console import (
     progress_bar,
     refuse_existing,
 )
+from tokenkit.engines import ENGINES
 from tokenkit.training import BACKENDS
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def bench_tables(result: BenchResult) -> list[Table]:
                [[r.vocab, r.corpus, f"{r.exact_lines:,}/{r.lines:,}",
                  f"{r.lost_characters:,}" + (f" ({r.lost_examples})" if r.lost_examples else ""),
                  _fmt(r.encode_mb_s, 1), _fmt(r.encode_batch_mb_s, 1),
-                 "tiktoken" if r.fast_path else ""] for r in rs], fold=(3,)),
+                 r.encode_engine] for r in rs], fold=(3,)),
     ]
     if result.parity:
         langs = [lang for lang in next(iter(result.parity.values())) if lang != "en"]
@@ -117,11 +118,14 @@ def sweep_table(result: SweepResult) -> Table:
 @click.option("--fast/--no-fast", default=default(bench_mod.run_bench, "fast"), show_default=True,
               help="Encode through tiktoken's fast path where it gives identical ids "
                    "(--no-fast: each vocabulary's own library).")
+@click.option("--engine", type=click.Choice(ENGINES), default=default(bench_mod.run_bench, "engine"),
+              show_default=True, help="With --fast: what encodes a byte-level BPE (auto: gigatoken "
+                                      "when installed; reference: tiktoken). Same ids either way.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @ALLOW_SPECIAL
 def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: Path | None,
-                  json_path: Path | None, plot_path: Path | None, fast: bool,
+                  json_path: Path | None, plot_path: Path | None, fast: bool, engine: str,
                   no_progress: bool, force: bool, allow_special: tuple[str, ...]) -> None:
     """Compare vocabularies VOCAB... (paths, tiktoken:NAME, gpt2, hf:gpt2) on corpora.
 
@@ -139,7 +143,8 @@ def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: P
     plot_paths = [plot_path, plots.sibling(plot_path, "compression")] if plot_path else []
     refuse_existing([csv_path, json_path, *plot_paths], force, (*vocabs, *corpora))
     with progress_bar(disable=no_progress) as advance:
-        result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, on_progress=advance,
+        result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, engine=engine,
+                                     on_progress=advance,
                                      allowed_special=allowed_special(allow_special))
     if plot_path and result.parity:
         refuse_existing([plots.sibling(plot_path, "parity")], force, (*vocabs, *corpora))

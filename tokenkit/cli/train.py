@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tokenkit.cli.console import check_output_directory, default, progress_bar
+from tokenkit.engines import ENGINES
 from tokenkit.errors import TokenkitError
 from tokenkit.textio import ERRORS, expand_sources, read_paths
 from tokenkit.training import (
@@ -17,6 +18,7 @@ from tokenkit.training import (
     TrainOptions,
     default_output_name,
     train_documents,
+    training_engine,
 )
 
 
@@ -45,12 +47,16 @@ def _opt(name: str) -> object:
               help="hf: minimum pair count.")
 @click.option("--errors", type=click.Choice(ERRORS), default=default(read_paths, "errors"),
               show_default=True, help="Invalid UTF-8: fail (strict) or replace bad bytes with U+FFFD.")
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="hf: what trains. auto: gigatoken (HF's merges exactly) up to --vocab 8192 when "
+                   "installed, else HF; reference: HF tokenizers; rustbpe: fastest, merges "
+                   "differ (docs/engines.md).")
 @click.option("--force", is_flag=True,
               help="Replace an output directory tokenkit wrote (never one holding other files).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def train(sources: tuple[str, ...], vocab_size: int, output: Path | None, backend: str, alphabet: str,
           model_type: str, byte_fallback: bool, character_coverage: float, normalization: str,
-          special_tokens: tuple[str, ...], min_frequency: int, errors: str, force: bool,
+          special_tokens: tuple[str, ...], min_frequency: int, engine: str, errors: str, force: bool,
           quiet: bool) -> None:
     """Train a vocabulary of --vocab tokens on FILES, DIRECTORIES, corpus names or - (stdin).
 
@@ -82,17 +88,23 @@ def train(sources: tuple[str, ...], vocab_size: int, output: Path | None, backen
             docs = read_paths(pairs, errors=errors, on_bytes=advance)
     else:
         docs = read_paths(pairs, errors=errors)
-    if show and backend == "sentencepiece":
-        click.echo("training sentencepiece…", err=True)
-    result = train_documents(docs, options, progress=show)
+    choice = training_engine(options, engine)
+    if show:  # a terminal only: in scripts an error stays one stderr line; the result line names it
+        because = f" ({choice.reason})" if choice.reason and engine != "auto" else ""
+        ran = "sentencepiece" if backend == "sentencepiece" else (
+            "HF tokenizers" if choice.is_reference else choice.name)
+        click.echo(f"training {backend} vocabulary with engine {ran}{because}…", err=True)
+    result = train_documents(docs, options, progress=show, engine=engine)
     result.vocabulary.save(output, force=force)
 
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     s = result.summary
     merges = "n/a" if s.get("merges") is None else str(s["merges"])
-    click.echo(f"trained {backend} vocabulary: {s['vocab_size']} tokens (asked {s['requested_vocab_size']}), "
+    click.echo(f"trained {backend} vocabulary ({s['engine']} engine): {s['vocab_size']} tokens (asked {s['requested_vocab_size']}), "
                f"{merges} merges, on {s['corpus_bytes']:,} bytes / {s['corpus_characters']:,} characters / "
                f"{s['corpus_lines']:,} lines in {s['training_seconds']:.2f} s -> {output}")
     for note in s.get("notes", []):
         click.echo(f"note: {note}")
+    if s.get("engine_note") and engine != "auto":
+        click.echo(f"note: --engine {engine} did not run: {s['engine_note']}")

@@ -1,0 +1,336 @@
+"""Fast BPE engines behind the trainer and :class:`~tokenkit.vocabulary.Vocabulary`.
+
+The reference libraries (HF ``tokenizers`` for training, tiktoken for encoding a byte-level
+BPE) stay the fallback and the test oracle; an engine only runs where it is proven to give the
+reference's result, and the name of the one that ran is recorded (``tokenkit.json``'s
+``training.engine``, :attr:`Vocabulary.encode_engine`). Measurements behind the choices:
+``docs/engines.md``.
+
+* ``gigatoken`` trains with HF's tie-breaking: the same merges, in the same order, as HF's
+  ``BpeTrainer`` (checked on every shipped corpus). It is faster than HF up to a few thousand
+  merges but slows down as merges reach low, heavily tied counts (vocab 32000 on the shipped
+  corpora x10: 4x slower than HF, ``bench/tokenkit_engines.py``), so ``auto`` trains with it
+  only up to :data:`AUTO_GIGATOKEN_MAX_VOCAB`. It also encodes a GPT-2-regex byte-level BPE with
+  tiktoken's ids, several times faster: ``auto``'s encoder.
+* ``rustbpe`` trains fastest but breaks ties between equally frequent pairs in byte order,
+  not HF's: the merges differ after a few hundred, held-out compression stays within 0.1%
+  (asserted by the tests). Only when asked for by name.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tokenkit.backends.tiktoken import GPT2_PATTERN
+from tokenkit.bytelevel import bytes_to_token
+from tokenkit.errors import TokenkitError
+from tokenkit.exporters import merges_from_ranks
+from tokenkit.vocabulary import NO_SPECIALS, split_on_specials
+
+if TYPE_CHECKING:
+    import tiktoken
+
+#: Names accepted by ``--engine``: ``auto`` picks the first installed engine that fits.
+ENGINES = ("auto", "reference", "gigatoken", "rustbpe")
+TRAIN_ENGINES = ("gigatoken", "rustbpe")
+ENCODE_ENGINES = ("gigatoken",)
+AUTO_TRAIN = ("gigatoken",)  # rustbpe's merges differ from HF's: never picked silently
+#: Largest vocabulary ``auto`` trains with gigatoken; above it HF was faster in bench/.
+AUTO_GIGATOKEN_MAX_VOCAB = 8192
+AUTO_ENCODE = ("gigatoken",)
+
+
+class EngineMismatch(TokenkitError):
+    """An engine's result fails a check that HF's would pass: the caller uses HF instead."""
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """Which engine runs, and why the one asked for does not (empty when it does)."""
+
+    name: str
+    reason: str = ""
+
+    @property
+    def is_reference(self) -> bool:
+        return self.name == "reference"
+
+
+def check_engine(name: str) -> str:
+    """``name`` if it is an engine name, else a one-line error listing them."""
+    if name not in ENGINES:
+        raise TokenkitError(f"--engine must be one of {', '.join(ENGINES)}, got {name!r}")
+    return name
+
+
+def installed(name: str) -> bool:
+    """True when the engine's package imports here."""
+    return importlib.util.find_spec(name) is not None
+
+
+def choose_train_engine(requested: str, *, backend: str, alphabet: str, min_frequency: int,
+                        vocab_size: int = 0) -> EngineChoice:
+    """The training engine for these options: the one asked for when it can train them with
+    the reference's semantics, else the reference (the reason says why)."""
+    check_engine(requested)
+    if requested == "reference":
+        return EngineChoice("reference")
+    why = None
+    if backend != "hf":
+        why = f"the {backend} backend trains with its own library"
+    elif alphabet != "bytes":
+        why = "--alphabet observed needs HF's alphabet handling"
+    elif min_frequency > 0:
+        why = "--min-frequency is HF's option"
+    if why:
+        return EngineChoice("reference", why)
+    if requested == "auto" and vocab_size > AUTO_GIGATOKEN_MAX_VOCAB:
+        return EngineChoice("reference", f"--vocab over {AUTO_GIGATOKEN_MAX_VOCAB}: HF is faster "
+                                         "there than the engines with HF's merges")
+    candidates = AUTO_TRAIN if requested == "auto" else (requested,)
+    for name in candidates:
+        if installed(name):
+            return EngineChoice(name)
+    return EngineChoice("reference", f"{' or '.join(candidates)} is not installed")
+
+
+# -- training ---------------------------------------------------------------------------------
+Merge = tuple[bytes, bytes]
+
+
+def train_merges(engine: str, lines: Iterable[str], n_tokens: int) -> list[Merge]:
+    """Merges (in order) that ``engine`` learns from ``lines`` for ``n_tokens`` ordinary tokens
+    (256 bytes + merges), each line pre-tokenized alone with GPT-2's regex as HF's trainer does."""
+    if engine == "gigatoken":
+        return _gigatoken_merges(lines, n_tokens)
+    if engine == "rustbpe":
+        return _rustbpe_merges(lines, n_tokens)
+    raise TokenkitError(f"{engine!r} is not a training engine ({', '.join(TRAIN_ENGINES)})")
+
+
+def _gigatoken_merges(lines: Iterable[str], n_tokens: int) -> list[Merge]:
+    import gigatoken  # heavy: the Rust extension loads on first use
+
+    data = [line.encode("utf-8", "surrogatepass") for line in lines]
+    separator = _separator(data)
+    with _quiet(1), _quiet(2):  # gigatoken prints its progress to stdout and stderr
+        _, found = gigatoken.train_bpe(separator.join(data), max(n_tokens, 256), [],
+                                       "huggingface", separator=separator)
+    merges = [(bytes(a), bytes(b)) for a, b in found]
+    merges = _without_unused_tail(merges, data)
+    check_merge_order(merges)
+    return merges
+
+
+def check_merge_order(merges: Sequence[Merge]) -> None:
+    """Refuse merges that use a token before a merge made it, or repeat a merge (gigatoken's
+    zero-count tail does, e.g. on ``ababab``; the tail is trimmed first): the trainer then
+    falls back to HF, whose file could not hold them."""
+    known = {bytes([b]) for b in range(256)}
+    seen: set[Merge] = set()
+    for i, (a, b) in enumerate(merges):
+        if a not in known or b not in known:
+            raise EngineMismatch(f"merge {i} ({a!r} + {b!r}) uses a token no earlier merge made")
+        if (a, b) in seen:
+            raise EngineMismatch(f"merge {i} ({a!r} + {b!r}) repeats an earlier merge")
+        seen.add((a, b))
+        known.add(a + b)
+
+
+def _without_unused_tail(merges: list[Merge], data: Sequence[bytes],
+                         chunk_bytes: int = 1 << 22) -> list[Merge]:
+    """``merges`` less the trailing ones no pre-token of the corpus ever used.
+
+    HF's trainer stops when no pair is left to merge; gigatoken goes on with pairs whose count
+    fell to zero. A merge with a count builds a token of the corpus's own encoding (training
+    replays as encoding), so the tail that builds none is exactly what HF never made. One
+    encode pass over the corpus, chunk by chunk, tells.
+    """
+    import awkward  # heavy: gigatoken's batch results are awkward arrays
+    import gigatoken  # heavy: the Rust extension loads on first use
+    import numpy
+
+    tokenizer = hf_tokenizer_from_merges(merges, [], 256 + len(merges) + 1)
+    tok = gigatoken.Tokenizer.from_json(tokenizer.to_str())
+    seen = numpy.zeros(tokenizer.get_vocab_size(), dtype=bool)
+    start = 0
+    while start < len(data):  # chunks keep the ids (4 bytes each, never Python ints) small
+        end, size = start, 0
+        while end < len(data) and size < chunk_bytes:
+            size += len(data[end])
+            end += 1
+        ids = tok.encode_batch(list(data[start:end]))
+        seen[numpy.asarray(awkward.flatten(ids), dtype=numpy.int64)] = True
+        start = end
+    used = numpy.flatnonzero(seen).tolist()
+    needed = {tokenizer.id_to_token(i) for i in used}
+    last = -1
+    for i in range(len(merges) - 1, -1, -1):
+        left, right = bytes_to_token(merges[i][0]), bytes_to_token(merges[i][1])
+        if left + right in needed:
+            needed.update((left, right))
+            last = max(last, i)
+    return merges[:last + 1]
+
+
+def _separator(data: Sequence[bytes]) -> bytes:
+    """A document separator found in no line (lines are trained on one by one)."""
+    sep = b"\x00\x01tokenkit-line\x01\x00"
+    while any(sep in d for d in data):
+        sep += b"\x02"
+    return sep
+
+
+@contextmanager
+def _quiet(fd: int) -> Iterator[None]:
+    """Send ``fd`` to /dev/null for the duration: library code must not print to the CLI's
+    streams (only CLIs print)."""
+    for stream in (sys.stdout, sys.stderr):  # what Python buffered goes out before, not lost
+        if stream is not None:
+            stream.flush()
+    try:
+        saved = os.dup(fd)
+    except OSError:  # no such stream at all
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(null)
+
+
+def _rustbpe_merges(lines: Iterable[str], n_tokens: int) -> list[Merge]:
+    import rustbpe  # heavy: the Rust extension loads on first use
+
+    tok = rustbpe.Tokenizer()
+    tok.train_from_iterator(iter(lines), max(n_tokens, 256), pattern=GPT2_PATTERN)
+    return merges_from_ranks({bytes(k): v for k, v in tok.get_mergeable_ranks()})
+
+
+def hf_tokenizer_from_merges(merges: Sequence[Merge], specials: Sequence[str], vocab_size: int
+                             ) -> Any:
+    """The ``tokenizers.Tokenizer`` HF's ``BpeTrainer`` would have built from these merges:
+    specials first, the 256 byte characters in code-point order, then one id per new token
+    (a merge whose result exists already adds no id), stopping at ``vocab_size``."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers  # heavy
+
+    vocab: dict[str, int] = {}
+    for s in specials:
+        vocab.setdefault(s, len(vocab))
+    for ch in sorted(pre_tokenizers.ByteLevel.alphabet()):
+        vocab.setdefault(ch, len(vocab))
+    kept: list[tuple[str, str]] = []
+    for a, b in merges:
+        if len(vocab) >= vocab_size:
+            break
+        left, right = bytes_to_token(a), bytes_to_token(b)
+        vocab.setdefault(left + right, len(vocab))
+        kept.append((left, right))
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=kept))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tokenizer.decoder = decoders.ByteLevel()
+    if specials:
+        tokenizer.add_special_tokens([AddedToken(s, special=True) for s in specials])
+    return tokenizer
+
+
+# -- encoding ---------------------------------------------------------------------------------
+def choose_encode_engine(requested: str) -> EngineChoice:
+    """The encoding engine asked for, or the reference when it is not installed."""
+    check_engine(requested)
+    if requested == "reference":
+        return EngineChoice("reference")
+    candidates = AUTO_ENCODE if requested == "auto" else (requested,)
+    for name in candidates:
+        if name not in ENCODE_ENGINES:
+            return EngineChoice("reference", f"{name} does not encode")
+        if installed(name):
+            return EngineChoice(name)
+    return EngineChoice("reference", f"{' or '.join(candidates)} is not installed")
+
+
+def _ordinary(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD exactly as tiktoken does it."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+class GigatokenEncoder:
+    """A tiktoken encoding's ids computed by gigatoken (specials never read from text by it:
+    it is built without them and tokenkit splits allowed specials out itself)."""
+
+    name = "gigatoken"
+
+    def __init__(self, encoding: tiktoken.Encoding) -> None:
+        import gigatoken  # heavy: the Rust extension loads on first use
+        import numpy
+
+        if encoding._pat_str != GPT2_PATTERN:
+            raise TokenkitError(f"gigatoken: encoding {encoding.name} does not split with "
+                                "GPT-2's regex")
+        self.encoding = encoding
+        self._specials = dict(encoding._special_tokens)
+        # gigatoken wants dense ranks 0..n-1: give it the rank order, map back to the ids
+        ranked = sorted(encoding._mergeable_ranks.items(), key=lambda kv: kv[1])
+        ids = [r for _, r in ranked]
+        self._ids = None if ids == list(range(len(ids))) else numpy.array(ids, dtype=numpy.int64)
+        with tempfile.TemporaryDirectory(prefix="tokenkit-engine-") as tmp:
+            path = Path(tmp) / "ranks.tiktoken"
+            path.write_bytes(b"".join(base64.b64encode(t) + b" %d\n" % i
+                                      for i, (t, _) in enumerate(ranked)))
+            self._tok = gigatoken.Tokenizer.from_tiktoken(path, pretokenizer="gpt2",
+                                                          special_tokens={})
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        if not text:
+            return []
+        try:
+            ids = self._tok.encode(text)
+        except TypeError:  # a lone surrogate: gigatoken refuses the str
+            ids = self._tok.encode(_ordinary(text))
+        return (ids if self._ids is None else self._ids[ids]).tolist()
+
+    def encode(self, text: str, allowed: frozenset[str] = NO_SPECIALS) -> list[int]:
+        if not allowed:
+            return self.encode_ordinary(text)
+        ids: list[int] = []
+        for piece, special in split_on_specials(text, allowed):
+            ids.extend([self._specials[piece]] if special else self.encode_ordinary(piece))
+        return ids
+
+    def encode_batch(self, texts: Sequence[str],
+                     allowed: frozenset[str] = NO_SPECIALS) -> list[list[int]]:
+        if allowed:
+            return [self.encode(t, allowed) for t in texts]
+        try:
+            rows = self._tok.encode_batch_list(list(texts))  # str is gigatoken's fastest input
+        except TypeError:  # a lone surrogate somewhere: gigatoken refuses the str
+            rows = self._tok.encode_batch_list([_ordinary(t) for t in texts])
+        return rows if self._ids is None else [self._ids[row].tolist() for row in rows]
+
+
+def gigatoken_encoder(encoding: tiktoken.Encoding, probe: str) -> GigatokenEncoder | None:
+    """gigatoken for ``encoding`` when it gives tiktoken's ids on ``probe``, else None."""
+    try:
+        fast = GigatokenEncoder(encoding)
+    except (TokenkitError, ValueError, OSError, RuntimeError):  # gigatoken refuses: tiktoken
+        return None
+    if fast.encode_ordinary(probe) != encoding.encode_ordinary(probe):
+        return None
+    return fast
