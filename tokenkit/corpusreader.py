@@ -42,6 +42,7 @@ PARQUET_BATCH_ROWS = 1024
 _REPORT_EVERY = 1 << 18  # bytes between progress callbacks
 _GZIP_MAX_RATIO = 1100  # deflate expands at most ~1032x
 _ZSTD_MAX_RATIO = 1 << 15  # a 4-byte RLE block expands to at most 128 KiB
+_ZSTD_STEP = 1 << 13  # compressed bytes per decompression step
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _GZIP_SUFFIXES = (".gz", ".gzip")
@@ -435,15 +436,50 @@ def _decompressed(counting: _Counting, source: CorpusSource) -> BinaryIO:
     if source.compression == "gzip":
         return gzip.GzipFile(fileobj=io.BufferedReader(counting, BLOCK_BYTES), mode="rb")  # type: ignore[return-value]
     if source.compression == "zstd":
+        return io.BufferedReader(_ZstdReader(counting, source), BLOCK_BYTES)  # type: ignore[return-value]
+    return io.BufferedReader(counting, BLOCK_BYTES)  # type: ignore[return-value]
+
+
+class _ZstdReader(io.RawIOBase):
+    """zstd frames decompressed in small input steps (output per step stays bounded even for a
+    crafted file), across concatenated frames; a file that ends inside a frame is an error
+    (zstandard's own stream reader ends quietly there)."""
+
+    def __init__(self, raw: _Counting, source: CorpusSource) -> None:
         try:
             import zstandard  # heavy: the C extension loads only for .zst inputs
         except ImportError:  # pragma: no cover - a dependency of tokenkit
             raise TokenkitError(f"{source.name}: reading .zst needs the zstandard package "
                                 "(pip install zstandard)") from None
-        reader = zstandard.ZstdDecompressor().stream_reader(counting, read_size=BLOCK_BYTES,
-                                                           read_across_frames=True)
-        return io.BufferedReader(reader, BLOCK_BYTES)  # type: ignore[arg-type,return-value]
-    return io.BufferedReader(counting, BLOCK_BYTES)  # type: ignore[return-value]
+        self.raw, self.source = raw, source
+        self.dctx = zstandard.ZstdDecompressor()
+        self.frame = self.dctx.decompressobj()
+        self.in_frame = False
+        self.pending = b""
+        self.out = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.out:
+            chunk = self.pending or self.raw.read(_ZSTD_STEP)
+            self.pending = b""
+            if not chunk:
+                if self.in_frame:
+                    raise TokenkitError(f"{self.source.name} is not valid zstd data: the file ends "
+                                        "inside a frame (truncated?)")
+                return 0
+            self.out = memoryview(self.frame.decompress(chunk))
+            self.in_frame = True
+            if self.frame.eof:
+                self.pending = self.frame.unused_data
+                self.frame = self.dctx.decompressobj()
+                self.in_frame = False
+        n = min(len(buffer), len(self.out))
+        buffer[:n] = self.out[:n]
+        self.out = self.out[n:]
+        return n
 
 
 def _compression_error(source: CorpusSource, e: BaseException) -> TokenkitError:
