@@ -175,6 +175,7 @@ class Generator:
                 words[script_of(w)].add(w.lower() if script_of(w) == "latin" else w)
         self.models = {script: CharModel(sorted(words[script]), MAX_LEN[script]) for script in _SCRIPTS}
         self.spelled: dict[tuple[str, int], str] = {}
+        self.taken: set[str] = set()
         weights = np.array([len(line.encode("utf-8")) + 1 for line in self.lines], dtype=np.float64)
         self.cum = np.cumsum(weights / weights.sum())
         self.rng = np.random.default_rng(seed)
@@ -199,7 +200,14 @@ class Generator:
         key = (script, word_id)
         word = self.spelled.get(key)
         if word is None:
-            word = self.models[script].spell(random.Random(f"{self.seed}:{script}:{word_id}"))
+            # a new id is a new word: respell on a clash with an earlier new word (so rare
+            # words come out longer, as in real text), keep a clash after 50 tries
+            rng = random.Random(f"{self.seed}:{script}:{word_id}")
+            for _ in range(50):
+                word = self.models[script].spell(rng)
+                if word not in self.taken:
+                    break
+            self.taken.add(word)
             self.spelled[key] = word
         return word
 
