@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import csv
+import functools
 import json
 import math
 import random
@@ -100,6 +101,7 @@ def load_lines() -> tuple[list[str], list[str]]:
     return lines, origin
 
 
+@functools.lru_cache(maxsize=None)
 def script_of(word: str) -> str:
     """Which character model spells replacements for ``word``; "other" words are kept."""
     for script, pattern in _SCRIPTS.items():
@@ -156,6 +158,19 @@ def make_templates(lines: list[str]) -> list[Template]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def shipped_models() -> tuple[list[str], list[Template], dict[str, CharModel]]:
+    """The shipped lines, their templates and the spelling models (seed-independent)."""
+    lines, _ = load_lines()
+    words = defaultdict(set)
+    for line in lines:
+        for w in WORD.findall(line):
+            script = script_of(w)
+            words[script].add(w.lower() if script == "latin" else w)
+    models = {script: CharModel(sorted(words[script]), MAX_LEN[script]) for script in _SCRIPTS}
+    return lines, make_templates(lines), models
+
+
 # -- the generator --------------------------------------------------------------------------------
 class Generator:
     """Documents of passages with Zipf-distributed new words, deterministic from ``seed``."""
@@ -167,13 +182,7 @@ class Generator:
         self.zipf = zipf
         self.offset = offset
         self.doc_bytes = doc_bytes
-        self.lines, origin = load_lines()
-        self.templates = make_templates(self.lines)
-        words = defaultdict(set)
-        for line in self.lines:
-            for w in WORD.findall(line):
-                words[script_of(w)].add(w.lower() if script_of(w) == "latin" else w)
-        self.models = {script: CharModel(sorted(words[script]), MAX_LEN[script]) for script in _SCRIPTS}
+        self.lines, self.templates, self.models = shipped_models()
         self.spelled: dict[tuple[str, int], str] = {}
         self.taken: set[str] = set()
         weights = np.array([len(line.encode("utf-8")) + 1 for line in self.lines], dtype=np.float64)
@@ -331,8 +340,8 @@ class Writers:
             f.close()
 
 
-def plot(points: list[dict[str, int]], real: list[dict[str, int]], beta: float, real_beta: float,
-         path: Path) -> None:
+def plot(points: list[dict[str, int]], real: list[dict[str, int]], beta: float, beta_big: float,
+         real_beta: float, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -340,7 +349,7 @@ def plot(points: list[dict[str, int]], real: list[dict[str, int]], beta: float, 
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     ax.loglog([p["bytes"] / 1e6 for p in points], [p["distinct"] for p in points], "o-", ms=3,
-              label=f"synthetic (Heaps beta = {beta:.3f})")
+              label=f"synthetic (Heaps beta = {beta:.3f}; {beta_big:.3f} above 1 MB)")
     ax.loglog([p["bytes"] / 1e6 for p in real], [p["distinct"] for p in real], "s-", ms=3,
               label=f"shipped corpora, real text (beta = {real_beta:.3f})")
     repeated = real[-1]
@@ -402,7 +411,7 @@ def build(size: int, out: Path, *, seed: int = 0, formats: tuple[str, ...] = ("t
         w.writerows(growth.points)
     base.with_name(base.name + "-growth.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     png = base.with_name(base.name + "-growth.png")
-    plot(growth.points, real, beta, real_beta, png)
+    plot(growth.points, real, beta, beta_big, real_beta, png)
     summary["png"] = str(png)
     return summary
 
