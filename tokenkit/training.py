@@ -107,9 +107,12 @@ def default_output_name(sources: Sequence[str], options: TrainOptions) -> str:
     'wagahai-observed-5000'
     >>> default_output_name(["data/books.txt"], TrainOptions(5000, backend="sentencepiece"))
     'books-sp-bpe-5000'
+    >>> default_output_name(["crawl/part-01.jsonl.zst"], TrainOptions(32000))
+    'part-01-32000'
     """
     first = sources[0] if sources else "stdin"
-    stem = "stdin" if first == "-" else re.sub(r"\.[A-Za-z0-9]+$", "", first.rstrip("/").split("/")[-1])
+    stem = "stdin" if first == "-" else \
+        re.sub(r"(\.[A-Za-z0-9]+)?\.(gz|gzip|zst|zstd)$|\.[A-Za-z0-9]+$", "", first.rstrip("/").split("/")[-1])
     parts = [stem or "vocab"]
     if options.backend == "hf" and options.alphabet == "observed":
         parts.append("observed")
