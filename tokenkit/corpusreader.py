@@ -211,6 +211,13 @@ class Corpus:
             bound += part
         return bound
 
+    @property
+    def tight_bound(self) -> bool:
+        """Whether :meth:`max_text_bytes` is close to the truth (only plain text and JSONL
+        files): a compressed or Parquet file's bound is its worst case, far above real text."""
+        return all(s.size is not None and s.compression is None and s.format != "parquet"
+                   for s in self.sources)
+
     def describe(self) -> list[dict[str, object]]:
         """Each source read so far: name, format, sha256 and sizes (complete after a full read)."""
         return [s.describe() for s in self.stats]
@@ -574,6 +581,8 @@ def _jsonl_pieces(stream: BinaryIO, source: CorpusSource, text_field: str,
     number = 0
     for raw in stream:
         number += 1
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a byte-order mark some tools write
+            raw = raw[3:]
         if not raw.strip():
             continue
         where = f"line {number}"

@@ -37,6 +37,9 @@ SP_NORMALIZATIONS = ("identity", "nfkc", "nmt_nfkc", "nfkc_cf", "nmt_nfkc_cf")
 SP_DEFAULT_MAX_SENTENCE = 4192  # sentencepiece's default; longer lines are skipped silently
 SP_MAX_SENTENCE_CAP = 1 << 20  # lines longer than this (bytes) are split on whitespace
 MAX_VOCAB_SIZE = (1 << 31) - 1  # ids are int32 in sentencepiece and in the saved files
+#: The cap on --vocab when the input's size is unknown (a stream from stdin): far above any
+#: vocabulary a corpus gives, far below what would make the trainers' allocation abort.
+UNSIZED_VOCAB_CAP = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -165,8 +168,11 @@ def train_corpus(corpus: Corpus, options: TrainOptions, *, progress: bool = Fals
     source's sha256 and sizes go into the vocabulary's metadata."""
     names = corpus.names
     name = names[0] if len(names) == 1 else f"{names[0]}+{len(names) - 1}" if names else "(no input)"
+    bound = corpus.max_text_bytes()
+    if bound is not None and not corpus.tight_bound:  # a worst case: cap as for unknown sizes
+        bound = min(bound, UNSIZED_VOCAB_CAP)
     return train_texts(corpus.texts(), options, progress=progress,
-                        max_text_bytes=corpus.max_text_bytes(), describe=corpus.describe,
+                        max_text_bytes=bound, describe=corpus.describe,
                         name=name, names=", ".join(names) or "(no input)")
 
 
@@ -176,12 +182,12 @@ def train_texts(texts: Iterable[str], options: TrainOptions, *, progress: bool =
                 name: str = "texts", names: str | None = None) -> TrainResult:
     """Train on ``texts`` read once, in order: the streaming entry point.
 
-    ``max_text_bytes`` (an upper bound on the text's UTF-8 bytes, when known) caps an absurd
-    ``vocab_size`` before the trainer allocates for it; ``describe`` gives the metadata's
+    ``max_text_bytes`` (an upper bound on the text's UTF-8 bytes; None: unknown, then
+    :data:`UNSIZED_VOCAB_CAP`) caps an absurd ``vocab_size`` before the trainer allocates for it; ``describe`` gives the metadata's
     per-source records once the texts are consumed.
     """
     options.validate()
-    reachable = None if max_text_bytes is None else \
+    reachable = UNSIZED_VOCAB_CAP if max_text_bytes is None else \
         256 + len(options.special_tokens) + max_text_bytes
     return _train(texts, options, progress=progress, reachable=reachable,
                   describe=describe or (lambda: []), name=name, names=names or name)

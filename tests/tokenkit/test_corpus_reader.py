@@ -216,6 +216,13 @@ def test_bad_jsonl_record_is_one_line(tmp_path: Path, suffix: str, case: str, da
     assert "\n" not in message and message.startswith(str(path)) and needle in message, message
 
 
+def test_jsonl_byte_order_mark_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"text": "a"}\r\n\r\n{"text": "b"}\r\n')
+    pieces = list(open_corpus([str(path)]).pieces())
+    assert [(p.text, p.record) for p in pieces] == [("a", 1), ("b", 3)]
+
+
 def test_replace_mode_keeps_going(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_bytes(b'{"text": "a\\ud800b"}\n{"text": "\xffz"}\n')
@@ -392,6 +399,18 @@ def test_cli_bad_corpus_is_one_line_and_writes_nothing(tmp_path: Path, monkeypat
     assert len(lines) == 1 and lines[0].startswith(f"Error: {name}") and needle in lines[0], lines
     assert snapshot(work, vocab) == before
     assert not (work / "out").exists()
+
+
+def test_absurd_vocab_is_capped_even_from_stdin(tmp_path: Path) -> None:
+    """stdin has no size to bound the vocabulary by: the trainer still must not allocate for
+    a billion tokens (HF's trainer aborts the process)."""
+    r = run("train", "--vocab", "1000000000", "-", "-o", str(tmp_path / "v"), input="hello world hello\n")
+    assert r.exit_code == 0, r.output
+    assert "more than this corpus can reach" in r.stderr
+    # a compressed file's bound is its worst-case expansion (here ~3 GB of text): capped too
+    path = write_jsonl(tmp_path / "small.jsonl.zst", ["hello world hello"] * 3)
+    r = run("train", "--vocab", "1000000000", str(path), "-o", str(tmp_path / "z"))
+    assert r.exit_code == 0 and "more than this corpus can reach" in r.stderr, r.output
 
 
 def test_expand_corpus_sizes(tmp_path: Path) -> None:
