@@ -23,9 +23,9 @@ from typing import Any
 
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.backends.sentencepiece import SentencePieceVocabulary
+from tokenkit.corpusreader import DEFAULT_TEXT_FIELD, Corpus, open_corpus
 from tokenkit.errors import TokenkitError
 from tokenkit.fastpath import apply_fast_path
-from tokenkit.corpusreader import DEFAULT_TEXT_FIELD, Corpus, open_corpus
 from tokenkit.textio import Document, document_from_bytes
 from tokenkit.version import package_version
 from tokenkit.vocabulary import Vocabulary
@@ -183,8 +183,8 @@ def train_texts(texts: Iterable[str], options: TrainOptions, *, progress: bool =
     """Train on ``texts`` read once, in order: the streaming entry point.
 
     ``max_text_bytes`` (an upper bound on the text's UTF-8 bytes; None: unknown, then
-    :data:`UNSIZED_VOCAB_CAP`) caps an absurd ``vocab_size`` before the trainer allocates for it; ``describe`` gives the metadata's
-    per-source records once the texts are consumed.
+    :data:`UNSIZED_VOCAB_CAP`) caps an absurd ``vocab_size`` before the trainer allocates for
+    it; ``describe`` gives the metadata's per-source records once the texts are consumed.
     """
     options.validate()
     reachable = UNSIZED_VOCAB_CAP if max_text_bytes is None else \
