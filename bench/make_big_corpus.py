@@ -83,11 +83,11 @@ def label_for(size: int) -> str:
 
 
 # -- the shipped text -----------------------------------------------------------------------------
-def load_lines() -> tuple[list[str], list[str]]:
+def load_lines(sources: tuple[str, ...] = SOURCES) -> tuple[list[str], list[str]]:
     """Every non-empty line of the shipped corpora, and its source's name."""
     lines: list[str] = []
     origin: list[str] = []
-    for name in SOURCES:
+    for name in sources:
         path = find_corpus(name)
         if path is None:
             raise SystemExit(f"corpus {name} not found (looked in $TOKENKIT_CORPORA and ../shared/corpora)")
@@ -111,7 +111,8 @@ def script_of(word: str) -> str:
 
 
 class CharModel:
-    """A character trigram model of word spellings: ``^^`` starts a word, ``$`` ends it."""
+    """A character trigram model of word spellings: ``^^`` starts a word, ``$`` ends it; the
+    length is capped by the length of a real word drawn at random."""
 
     def __init__(self, words: list[str], max_len: int) -> None:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -128,10 +129,14 @@ class CharModel:
                 cum.append(total)
             self.table[ctx] = (chars, cum)
         self.max_len = max_len
+        self.lengths = [len(w) for w in words]
 
     def spell(self, rng: random.Random) -> str:
+        """A word at most as long as a randomly chosen real word (a trigram chain alone runs
+        on into 15-20 letter words far more often than real text does)."""
+        limit = min(self.max_len, self.lengths[int(rng.random() * len(self.lengths))])
         out, ctx = [], "^^"
-        while len(out) < self.max_len:
+        while len(out) < limit:
             chars, cum = self.table[ctx]
             ch = chars[bisect.bisect_right(cum, rng.random() * cum[-1])]
             if ch == "$":
@@ -159,15 +164,16 @@ def make_templates(lines: list[str]) -> list[Template]:
 
 
 @functools.lru_cache(maxsize=1)
-def shipped_models() -> tuple[list[str], list[Template], dict[str, CharModel]]:
+def shipped_models(sources: tuple[str, ...] = SOURCES) -> tuple[list[str], list[Template],
+                                                                dict[str, CharModel]]:
     """The shipped lines, their templates and the spelling models (seed-independent)."""
-    lines, _ = load_lines()
+    lines, _ = load_lines(sources)
     words = defaultdict(set)
     for line in lines:
         for w in WORD.findall(line):
             script = script_of(w)
             words[script].add(w.lower() if script == "latin" else w)
-    models = {script: CharModel(sorted(words[script]), MAX_LEN[script]) for script in _SCRIPTS}
+    models = {script: CharModel(sorted(words[script]) or ["a"], MAX_LEN[script]) for script in _SCRIPTS}
     return lines, make_templates(lines), models
 
 
@@ -176,13 +182,13 @@ class Generator:
     """Documents of passages with Zipf-distributed new words, deterministic from ``seed``."""
 
     def __init__(self, seed: int, substitute: float, zipf: float, offset: int,
-                 doc_bytes: int) -> None:
+                 doc_bytes: int, sources: tuple[str, ...] = SOURCES) -> None:
         self.seed = seed
         self.substitute = substitute
         self.zipf = zipf
         self.offset = offset
         self.doc_bytes = doc_bytes
-        self.lines, self.templates, self.models = shipped_models()
+        self.lines, self.templates, self.models = shipped_models(tuple(sources))
         self.spelled: dict[tuple[str, int], str] = {}
         self.taken: set[str] = set()
         weights = np.array([len(line.encode("utf-8")) + 1 for line in self.lines], dtype=np.float64)
@@ -367,12 +373,13 @@ def plot(points: list[dict[str, int]], real: list[dict[str, int]], beta: float, 
 
 def build(size: int, out: Path, *, seed: int = 0, formats: tuple[str, ...] = ("txt", "jsonl.zst"),
           substitute: float = 0.4, zipf: float = 2.0, offset: int = 10000, doc_bytes: int = 3000,
-          name: str | None = None, quiet: bool = False) -> dict[str, Any]:
+          name: str | None = None, quiet: bool = False,
+          sources: tuple[str, ...] = SOURCES) -> dict[str, Any]:
     """Write the corpus and its growth curve under ``out``; return the summary (also saved)."""
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     base = out / (name or f"big-{label_for(size)}")
-    gen = Generator(seed, substitute, zipf, offset, doc_bytes)
+    gen = Generator(seed, substitute, zipf, offset, doc_bytes, sources)
     writers = Writers(base, list(formats))
     growth = Growth()
     docs = 0
@@ -396,7 +403,7 @@ def build(size: int, out: Path, *, seed: int = 0, formats: tuple[str, ...] = ("t
     real_beta, real_k = heaps_beta(real)
     summary = {
         "size": growth.bytes, "documents": docs, "words": growth.words, "distinct_words": len(growth.seen),
-        "seed": seed, "substitute": substitute, "zipf": zipf, "offset": offset,
+        "seed": seed, "sources": list(sources), "substitute": substitute, "zipf": zipf, "offset": offset,
         "heaps_beta": round(beta, 4), "heaps_k": round(k, 2), "heaps_beta_above_1MB": round(beta_big, 4),
         "shipped_bytes": real[-1]["bytes"], "shipped_distinct_words": real[-1]["distinct"],
         "shipped_heaps_beta": round(real_beta, 4), "shipped_heaps_k": round(real_k, 2),
@@ -424,6 +431,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--formats", default="txt,jsonl.zst",
                     help=f"comma-separated, from {', '.join(FORMATS)}")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sources", default=",".join(SOURCES),
+                    help="shipped corpora to draw passages from (e.g. tinyshakespeare,taylorswift,"
+                         "the-verdict for English only; wagahai is ~43%% of the default's bytes)")
+    ap.add_argument("--name", help="file name stem (default: big-SIZE)")
     ap.add_argument("--substitute", type=float, default=0.4, help="share of words replaced")
     ap.add_argument("--zipf", type=float, default=2.0, help="Zipf exponent of new words (beta ~ 1/zipf)")
     ap.add_argument("--offset", type=int, default=10000, help="Zipf-Mandelbrot offset of new words")
@@ -435,8 +446,11 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--formats: unknown {unknown}; choose from {', '.join(FORMATS)}")
     if not (0 <= args.substitute <= 1) or args.zipf <= 1 or args.offset < 0:
         ap.error("need 0 <= --substitute <= 1, --zipf > 1, --offset >= 0")
+    sources = tuple(x.strip() for x in args.sources.split(",") if x.strip())
+    if not sources or set(sources) - set(SOURCES):
+        ap.error(f"--sources: choose from {', '.join(SOURCES)}")
     s = build(args.size, args.out, seed=args.seed, formats=formats, substitute=args.substitute,
-              zipf=args.zipf, offset=args.offset, quiet=args.quiet)
+              zipf=args.zipf, offset=args.offset, quiet=args.quiet, sources=sources, name=args.name)
     print(f"{'MB':>9} {'words':>13} {'distinct words':>15}")
     for p in s["growth"]:
         print(f"{p['bytes'] / 1e6:9.2f} {p['words']:13,} {p['distinct']:15,}")
