@@ -225,9 +225,10 @@ def _train(texts: Iterable[str], options: TrainOptions, *, progress: bool, reach
     tally = _Tally(texts, observe_bytes=options.backend == "hf" and options.alphabet == "observed")
     started = time.perf_counter()
     if options.backend == "hf":
-        vocab, stats = _train_hf(tally, options, progress, names)
+        vocab, stats = _train_hf(tally, options, progress)
+        _check_nonempty(tally, names)  # known only once the stream has been read
     else:
-        vocab, stats = _train_sentencepiece(tally, options, names)
+        vocab, stats = _train_sentencepiece(tally, options, names=names)
     seconds = time.perf_counter() - started
     options = requested
 
@@ -301,8 +302,8 @@ def _hf_batches(texts: Iterable[str]) -> Iterator[list[str]]:
         yield batch
 
 
-def _train_hf(texts: _Tally, options: TrainOptions, progress: bool,
-              names: str) -> tuple[Vocabulary, dict[str, Any]]:
+def _train_hf(texts: _Tally, options: TrainOptions,
+              progress: bool) -> tuple[Vocabulary, dict[str, Any]]:
     from tokenizers import (  # heavy: the Rust extension loads on first use
         Tokenizer,
         decoders,
@@ -323,7 +324,6 @@ def _train_hf(texts: _Tally, options: TrainOptions, progress: bool,
                                   special_tokens=specials, initial_alphabet=initial,
                                   show_progress=progress)
     tokenizer.train_from_iterator(_hf_batches(texts), trainer=trainer)
-    _check_nonempty(texts, names)
     alphabet_size = len(texts.seen) if texts.seen is not None else 256
     if observed:  # known only once the corpus has been read
         _check_minimum(options, alphabet_size)
@@ -380,7 +380,7 @@ def _sp_sentences(texts: Iterable[str]) -> tuple[list[str], dict[str, Any]]:
 
 
 def _train_sentencepiece(texts: _Tally, options: TrainOptions,
-                         names: str) -> tuple[Vocabulary, dict[str, Any]]:
+                         names: str = "(no input)") -> tuple[Vocabulary, dict[str, Any]]:
     import sentencepiece as spm  # heavy: the C++ extension loads on first use
 
     sentences, stats = _sp_sentences(texts)
