@@ -41,6 +41,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # training
     "train": ("tokenkit.training", "train"),
     "train_from_texts": ("tokenkit.training", "train_from_texts"),
+    "train_corpus": ("tokenkit.training", "train_corpus"),
     "TrainOptions": ("tokenkit.training", "TrainOptions"),
     "TrainResult": ("tokenkit.training", "TrainResult"),
     # measuring
@@ -53,6 +54,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # files
     "export": ("tokenkit.exporters", "export"),
     "resolve_corpus": ("tokenkit.corpora", "resolve_corpus"),
+    "open_corpus": ("tokenkit.corpusreader", "open_corpus"),
     # errors
     "TokenkitError": ("tokenkit.errors", "TokenkitError"),
 }
@@ -63,13 +65,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from tokenkit.backends.tiktoken import TiktokenVocabulary
     from tokenkit.bench import run_bench
     from tokenkit.corpora import resolve_corpus
+    from tokenkit.corpusreader import open_corpus
     from tokenkit.errors import TokenkitError
     from tokenkit.exporters import export
     from tokenkit.metrics import BitsReport, bits_report
     from tokenkit.oov import OOVReport, oov_report
     from tokenkit.specs import load_vocabulary as load
     from tokenkit.sweep import run_sweep
-    from tokenkit.training import TrainOptions, TrainResult, train, train_from_texts
+    from tokenkit.training import TrainOptions, TrainResult, train, train_corpus, train_from_texts
     from tokenkit.vocabulary import Vocabulary
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -24,8 +24,8 @@ from tokenkit.atomic import atomic_file
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.errors import TokenkitError
 from tokenkit.specs import load_vocabulary
+from tokenkit.corpusreader import DEFAULT_TEXT_FIELD, read_corpus_text
 from tokenkit.results import RENYI_ALPHA, BenchResult, BenchRow
-from tokenkit.textio import read_text_source
 from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary
 
 #: Rényi order recommended by Zouhar et al. (2023).
@@ -82,9 +82,13 @@ def vocab_label(spec: str) -> str:
     return path.name or spec if path.exists() else spec
 
 
-def load_corpus(spec: str) -> Corpus:
-    """Read a corpus name or file; a ``lang<TAB>sentence`` TSV becomes a parallel corpus."""
-    doc = read_text_source(spec)
+def load_corpus(spec: str, text_field: str = DEFAULT_TEXT_FIELD) -> Corpus:
+    """Read a corpus name or file; a ``lang<TAB>sentence`` TSV becomes a parallel corpus.
+
+    A JSONL or Parquet file (plain or ``.gz``/``.zst``) is measured as its records' text
+    (``text_field``) joined by newlines.
+    """
+    doc = read_corpus_text(spec, text_field=text_field)
     if not doc.text.strip():
         raise TokenkitError(f"corpus {spec} is empty")
     lines = doc.text.splitlines()
@@ -162,16 +166,18 @@ def measure_parity(vocab: Vocabulary, texts: dict[str, str]) -> tuple[dict[str, 
 
 def run_bench(vocab_specs: Sequence[str], corpus_specs: Sequence[str], *,
               fast: bool = True, on_progress: Progress | None = None,
-              allowed_special: AllowedSpecial = NO_SPECIALS, engine: str = "auto") -> BenchResult:
+              allowed_special: AllowedSpecial = NO_SPECIALS, engine: str = "auto",
+              text_field: str = DEFAULT_TEXT_FIELD) -> BenchResult:
     """Load every vocabulary and corpus, then measure the grid (and parity when a corpus is
     the parallel ``multilingual`` TSV). ``fast`` encodes through the tiktoken form where it
-    gives identical ids, run by ``engine`` (:mod:`tokenkit.engines`). ``allowed_special`` (``"all"`` or a set) lets each vocabulary read
-    those of the named specials it has from the text; by default none."""
+    gives identical ids, run by ``engine`` (:mod:`tokenkit.engines`). ``allowed_special``
+    (``"all"`` or a set) lets each vocabulary read those of the named specials it has from the
+    text; by default none. ``text_field`` names the text of JSONL / Parquet corpora."""
     if not vocab_specs:
         raise TokenkitError("give at least one vocabulary")
     if not corpus_specs:
         raise TokenkitError("give at least one --corpus")
-    corpora = [load_corpus(c) for c in corpus_specs]
+    corpora = [load_corpus(c, text_field) for c in corpus_specs]
     vocabs = [load_vocabulary(s, engine=engine if fast else "reference") for s in vocab_specs]
     if not isinstance(allowed_special, str):
         known = set().union(*(v.specials for v in vocabs))

@@ -16,23 +16,19 @@ import io
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.backends.sentencepiece import SentencePieceVocabulary
-from tokenkit.engines import (
-    EngineChoice,
-    EngineMismatch,
-    choose_train_engine,
-    hf_tokenizer_from_merges,
-    train_merges,
-)
+from tokenkit.corpusreader import DEFAULT_TEXT_FIELD, Corpus, open_corpus
+from tokenkit.engines import (EngineChoice, EngineMismatch, choose_train_engine, hf_tokenizer_from_merges,
+                              train_merges)
 from tokenkit.errors import TokenkitError
 from tokenkit.fastpath import apply_fast_path
-from tokenkit.textio import Document, document_from_bytes, read_sources
+from tokenkit.textio import Document, document_from_bytes
 from tokenkit.version import package_version
 from tokenkit.vocabulary import Vocabulary
 
@@ -43,6 +39,9 @@ SP_NORMALIZATIONS = ("identity", "nfkc", "nmt_nfkc", "nfkc_cf", "nmt_nfkc_cf")
 SP_DEFAULT_MAX_SENTENCE = 4192  # sentencepiece's default; longer lines are skipped silently
 SP_MAX_SENTENCE_CAP = 1 << 20  # lines longer than this (bytes) are split on whitespace
 MAX_VOCAB_SIZE = (1 << 31) - 1  # ids are int32 in sentencepiece and in the saved files
+#: The cap on --vocab when the input's size is unknown (a stream from stdin): far above any
+#: vocabulary a corpus gives, far below what would make the trainers' allocation abort.
+UNSIZED_VOCAB_CAP = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -113,9 +112,12 @@ def default_output_name(sources: Sequence[str], options: TrainOptions) -> str:
     'wagahai-observed-5000'
     >>> default_output_name(["data/books.txt"], TrainOptions(5000, backend="sentencepiece"))
     'books-sp-bpe-5000'
+    >>> default_output_name(["crawl/part-01.jsonl.zst"], TrainOptions(32000))
+    'part-01-32000'
     """
     first = sources[0] if sources else "stdin"
-    stem = "stdin" if first == "-" else re.sub(r"\.[A-Za-z0-9]+$", "", first.rstrip("/").split("/")[-1])
+    stem = "stdin" if first == "-" else \
+        re.sub(r"(\.[A-Za-z0-9]+)?\.(gz|gzip|zst|zstd)$|\.[A-Za-z0-9]+$", "", first.rstrip("/").split("/")[-1])
     parts = [stem or "vocab"]
     if options.backend == "hf" and options.alphabet == "observed":
         parts.append("observed")
@@ -126,53 +128,147 @@ def default_output_name(sources: Sequence[str], options: TrainOptions) -> str:
 
 
 def train(sources: Sequence[str], vocab_size: int, *, errors: str = "strict",
-          progress: bool = False, engine: str = "auto", **options: Any) -> TrainResult:
-    """Train on files, directories, corpus names or ``-`` (stdin)."""
+          progress: bool = False, text_field: str = DEFAULT_TEXT_FIELD, engine: str = "auto",
+          **options: Any) -> TrainResult:
+    """Train on files, directories, corpus names or ``-`` (stdin), streamed from disk: text,
+    JSONL and Parquet (text in ``text_field``), plain or ``.gz``/``.zst``."""
     opts = TrainOptions(vocab_size=vocab_size, **_normalise(options))
     opts.validate()
-    return train_documents(read_sources(sources, errors=errors), opts, progress=progress,
-                           engine=engine)
+    return train_corpus(open_corpus(sources, text_field=text_field, errors=errors), opts,
+                        progress=progress, engine=engine)
 
 
-def train_from_texts(texts: Sequence[str], vocab_size: int, *, progress: bool = False,
+def train_from_texts(texts: Iterable[str], vocab_size: int, *, progress: bool = False,
                      engine: str = "auto", **options: Any) -> TrainResult:
-    """Train on in-memory strings (each one a document named ``text-<i>``)."""
+    """Train on strings, each one a document named ``text-<i>``.
+
+    A list is trained on as before; any other iterable (a generator) is read once, in order,
+    and never held whole by this layer.
+    """
     opts = TrainOptions(vocab_size=vocab_size, **_normalise(options))
     opts.validate()
-    docs = [document_from_bytes(t.encode("utf-8"), f"text-{i}") for i, t in enumerate(texts)]
-    return train_documents(docs, opts, progress=progress, engine=engine)
-
-
-def training_engine(options: TrainOptions, engine: str = "auto") -> EngineChoice:
-    """The engine that will train ``options`` when ``engine`` is asked for (see
-    :mod:`tokenkit.engines`); the CLI prints it before training starts."""
-    return choose_train_engine(engine, backend=options.backend, alphabet=options.alphabet,
-                               min_frequency=options.min_frequency, vocab_size=options.vocab_size)
+    if isinstance(texts, (list, tuple)):
+        docs = [document_from_bytes(t.encode("utf-8"), f"text-{i}") for i, t in enumerate(texts)]
+        return train_documents(docs, opts, progress=progress, engine=engine)
+    return train_texts(texts, opts, progress=progress, name="texts", engine=engine)
 
 
 def train_documents(docs: Sequence[Document], options: TrainOptions, *,
                     progress: bool = False, engine: str = "auto") -> TrainResult:
-    """Train on already-read documents; the one code path behind every entry point."""
+    """Train on already-read documents (each described in the vocabulary's metadata)."""
     options.validate()
-    choice = training_engine(options, engine)
     names = ", ".join(d.name for d in docs) or "(no input)"
     if not docs or all(not d.text.strip() for d in docs):
         raise TokenkitError(f"corpus {names} is empty: nothing to train on")
+    name = docs[0].name if len(docs) == 1 else f"{docs[0].name}+{len(docs) - 1}"
+    return _train((d.text for d in docs), options, progress=progress,
+                  reachable=reachable_vocab_size(docs, options),
+                  describe=lambda: [d.describe() for d in docs], name=name, names=names,
+                  engine=engine, text_bytes=sum(d.n_bytes for d in docs))
+
+
+def train_corpus(corpus: Corpus, options: TrainOptions, *, progress: bool = False,
+                 engine: str = "auto") -> TrainResult:
+    """Train on a corpus streamed from disk (:func:`tokenkit.corpusreader.open_corpus`); each
+    source's sha256 and sizes go into the vocabulary's metadata."""
+    names = corpus.names
+    name = names[0] if len(names) == 1 else f"{names[0]}+{len(names) - 1}" if names else "(no input)"
+    bound = corpus.max_text_bytes()
+    if bound is not None and not corpus.tight_bound:  # a worst case: cap as for unknown sizes
+        bound = min(bound, UNSIZED_VOCAB_CAP)
+    return train_texts(corpus.texts(), options, progress=progress,
+                       max_text_bytes=bound, describe=corpus.describe,
+                       name=name, names=", ".join(names) or "(no input)", engine=engine,
+                       text_bytes=corpus.max_text_bytes() if corpus.tight_bound else None)
+
+
+def train_texts(texts: Iterable[str], options: TrainOptions, *, progress: bool = False,
+                max_text_bytes: int | None = None,
+                describe: Callable[[], list[dict[str, Any]]] | None = None,
+                name: str = "texts", names: str | None = None, engine: str = "auto",
+                text_bytes: int | None = None) -> TrainResult:
+    """Train on ``texts`` read once, in order: the streaming entry point.
+
+    ``max_text_bytes`` (an upper bound on the text's UTF-8 bytes; None: unknown, then
+    :data:`UNSIZED_VOCAB_CAP`) caps an absurd ``vocab_size`` before the trainer allocates for
+    it; ``describe`` gives the metadata's per-source records once the texts are consumed;
+    ``text_bytes`` (the size when known exactly) lets a fast in-memory engine train a corpus
+    small enough to hold (:func:`training_engine`).
+    """
+    options.validate()
+    reachable = UNSIZED_VOCAB_CAP if max_text_bytes is None else \
+        256 + len(options.special_tokens) + max_text_bytes
+    return _train(texts, options, progress=progress, reachable=reachable,
+                  describe=describe or (lambda: []), name=name, names=names or name,
+                  engine=engine, text_bytes=text_bytes)
+
+
+class _Tally:
+    """Counts what a trainer consumes from a one-pass stream of texts."""
+
+    def __init__(self, texts: Iterable[str], observe_bytes: bool) -> None:
+        self.texts = texts
+        self.bytes = self.characters = self.lines = 0
+        self.nonblank = False
+        self.seen: set[int] | None = set() if observe_bytes else None
+
+    def __iter__(self) -> Iterator[str]:
+        for text in self.texts:
+            raw = text.encode("utf-8")
+            self.bytes += len(raw)
+            self.characters += len(text)
+            self.lines += text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+            if not self.nonblank and text.strip():
+                self.nonblank = True
+            if self.seen is not None:
+                self.seen.update(raw)
+            yield text
+
+
+def training_engine(options: TrainOptions, engine: str = "auto",
+                    text_bytes: int | None = None) -> EngineChoice:
+    """The engine that will train ``options`` when ``engine`` is asked for (see
+    :mod:`tokenkit.engines`); the CLI prints it before training starts. A fast engine holds the
+    whole corpus in memory, so a corpus over :data:`ENGINE_MAX_BYTES` (or of unknown size,
+    e.g. stdin) streams through HF's trainer instead."""
+    choice = choose_train_engine(engine, backend=options.backend, alphabet=options.alphabet,
+                                 min_frequency=options.min_frequency, vocab_size=options.vocab_size)
+    if not choice.is_reference and (text_bytes is None or text_bytes > ENGINE_MAX_BYTES):
+        size = "of unknown size" if text_bytes is None else f"of {text_bytes / 1e6:,.0f} MB"
+        return EngineChoice("reference", f"{choice.name} holds the corpus in memory; a corpus "
+                                         f"{size} streams through HF (over {ENGINE_MAX_BYTES >> 20} MiB)")
+    return choice
+
+
+#: The largest corpus (UTF-8 bytes, or a bound on them) a fast training engine is given: the
+#: engines hold it whole, HF's trainer streams it.
+ENGINE_MAX_BYTES = 256 << 20
+
+
+def _train(texts: Iterable[str], options: TrainOptions, *, progress: bool, reachable: int | None,
+           describe: Callable[[], list[dict[str, Any]]], name: str, names: str,
+           engine: str = "auto", text_bytes: int | None = None) -> TrainResult:
+    """The one code path behind every entry point: ``texts`` are consumed once."""
+    choice = training_engine(options, engine, text_bytes)
     requested = options
-    reachable = reachable_vocab_size(docs, options)
-    if options.vocab_size > reachable:  # the trainers allocate for the size asked: cap it first
+    if reachable is not None and options.vocab_size > reachable:
+        # the trainers allocate for the size asked: cap it first
         options = replace(options, vocab_size=reachable)
+    tally = _Tally(texts, observe_bytes=options.backend == "hf" and options.alphabet == "observed")
     started = time.perf_counter()
     if options.backend == "hf" and not choice.is_reference:
+        lines = list(_lines(tally))  # the engine holds the corpus (it is at most ENGINE_MAX_BYTES)
+        _check_nonempty(tally, names)
         try:
-            vocab, stats = _train_engine(docs, options, choice.name)
+            vocab, stats = _train_engine(lines, options, choice.name)
         except EngineMismatch as e:  # the engine's merges fail a check: HF trains instead
             choice = EngineChoice("reference", f"{choice.name} failed a check ({e}); HF trained")
-            vocab, stats = _train_hf(docs, options, progress)
+            vocab, stats = _train_hf(_Tally(lines, observe_bytes=False), options, progress)
     elif options.backend == "hf":
-        vocab, stats = _train_hf(docs, options, progress)
+        vocab, stats = _train_hf(tally, options, progress)
+        _check_nonempty(tally, names)  # known only once the stream has been read
     else:
-        vocab, stats = _train_sentencepiece(docs, options)
+        vocab, stats = _train_sentencepiece(tally, options, names=names)
     seconds = time.perf_counter() - started
     options = requested
 
@@ -183,9 +279,9 @@ def train_documents(docs: Sequence[Document], options: TrainOptions, *,
     summary: dict[str, Any] = {
         "requested_vocab_size": options.vocab_size,
         "vocab_size": vocab.vocab_size,
-        "corpus_bytes": sum(d.n_bytes for d in docs),
-        "corpus_characters": sum(d.n_chars for d in docs),
-        "corpus_lines": sum(d.n_lines for d in docs),
+        "corpus_bytes": tally.bytes,
+        "corpus_characters": tally.characters,
+        "corpus_lines": tally.lines,
         "training_seconds": round(seconds, 3),
         "engine": choice.name,
         **({"engine_note": choice.reason} if choice.reason else {}),
@@ -193,16 +289,21 @@ def train_documents(docs: Sequence[Document], options: TrainOptions, *,
         "warnings": warnings,
     }
     vocab.metadata.update({
-        "name": docs[0].name if len(docs) == 1 else f"{docs[0].name}+{len(docs) - 1}",
+        "name": name,
         "tokenkit_version": package_version(),
         "options": options.to_dict(),
-        "corpus": [d.describe() for d in docs],
+        "corpus": describe(),
         "training": {k: v for k, v in summary.items() if k != "warnings"},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
     if options.backend == "sentencepiece":
         vocab.metadata["special_tokens"] = {t: vocab.token_to_id(t) for t in options.special_tokens}
     return TrainResult(vocabulary=apply_fast_path(vocab), summary=summary)
+
+
+def _check_nonempty(tally: _Tally, names: str) -> None:
+    if not tally.nonblank:
+        raise TokenkitError(f"corpus {names} is empty: nothing to train on")
 
 
 def reachable_vocab_size(docs: Sequence[Document], options: TrainOptions) -> int:
@@ -223,12 +324,44 @@ def _normalise(options: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- Hugging Face tokenizers -----------------------------------------------------------------
-def _hf_lines(docs: Sequence[Document]):
-    for d in docs:
-        yield from d.text.splitlines(keepends=True)
+#: Characters per batch handed to train_from_iterator: batches save Python<->Rust calls, and
+#: HF buffers up to 256 items of its iterator, so a batch this size keeps that buffer ~8 MiB.
+HF_BATCH_CHARS = 1 << 15
 
 
-def _train_hf(docs: Sequence[Document], options: TrainOptions,
+def _hf_batches(texts: Iterable[str]) -> Iterator[list[str]]:
+    """Each text's lines (line ends kept), in batches: HF pre-tokenizes every item apart, so
+    the batching does not change what it counts."""
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        batch.extend(text.splitlines(keepends=True))
+        size += len(text)
+        if size >= HF_BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _lines(texts: Iterable[str]) -> Iterator[str]:
+    """Each text's lines, line ends kept: what HF's trainer pre-tokenizes one at a time."""
+    for text in texts:
+        yield from text.splitlines(keepends=True)
+
+
+def _train_engine(lines: list[str], options: TrainOptions,
+                  engine: str) -> tuple[Vocabulary, dict[str, Any]]:
+    """A fast engine's merges in the tokenizer.json HF's trainer would write (same checks)."""
+    specials = list(options.special_tokens)
+    _check_minimum(options, 256)
+    merges = train_merges(engine, lines, options.vocab_size - len(specials))
+    tokenizer = hf_tokenizer_from_merges(merges, specials, options.vocab_size)
+    kept = len(json.loads(tokenizer.to_str())["model"]["merges"])
+    return HFVocabulary(tokenizer), {"merges": kept, "alphabet_size": 256}
+
+
+def _train_hf(texts: _Tally, options: TrainOptions,
               progress: bool) -> tuple[Vocabulary, dict[str, Any]]:
     from tokenizers import (  # heavy: the Rust extension loads on first use
         Tokenizer,
@@ -239,45 +372,31 @@ def _train_hf(docs: Sequence[Document], options: TrainOptions,
     )
 
     specials = list(options.special_tokens)
-    if options.alphabet == "bytes":
-        alphabet_size = 256
-        initial = pre_tokenizers.ByteLevel.alphabet()
-    else:
-        seen: set[int] = set()
-        for d in docs:
-            seen.update(d.text.encode("utf-8"))
-        alphabet_size = len(seen)
-        initial = []
-    minimum = alphabet_size + len(specials)
-    if options.vocab_size < minimum:
-        what = "the 256-byte alphabet" if options.alphabet == "bytes" else \
-            f"the {alphabet_size} bytes seen in the corpus"
-        raise TokenkitError(f"--vocab {options.vocab_size} is smaller than {what} plus "
-                            f"{len(specials)} special tokens: the minimum is {minimum}")
-
+    observed = options.alphabet != "bytes"
+    initial = [] if observed else pre_tokenizers.ByteLevel.alphabet()
+    if not observed:
+        _check_minimum(options, 256)
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=options.vocab_size, min_frequency=options.min_frequency,
                                   special_tokens=specials, initial_alphabet=initial,
                                   show_progress=progress)
-    tokenizer.train_from_iterator(_hf_lines(docs), trainer=trainer, length=sum(d.n_lines for d in docs))
+    tokenizer.train_from_iterator(_hf_batches(texts), trainer=trainer)
+    alphabet_size = len(texts.seen) if texts.seen is not None else 256
+    if observed:  # known only once the corpus has been read
+        _check_minimum(options, alphabet_size)
     merges = len(json.loads(tokenizer.to_str())["model"]["merges"])
     return HFVocabulary(tokenizer), {"merges": merges, "alphabet_size": alphabet_size}
 
 
-def _train_engine(docs: Sequence[Document], options: TrainOptions,
-                  engine: str) -> tuple[Vocabulary, dict[str, Any]]:
-    """A fast engine's merges in the tokenizer.json HF's trainer would write (same checks)."""
-    specials = list(options.special_tokens)
-    minimum = 256 + len(specials)
+def _check_minimum(options: TrainOptions, alphabet_size: int) -> None:
+    minimum = alphabet_size + len(options.special_tokens)
     if options.vocab_size < minimum:
-        raise TokenkitError(f"--vocab {options.vocab_size} is smaller than the 256-byte alphabet "
-                            f"plus {len(specials)} special tokens: the minimum is {minimum}")
-    merges = train_merges(engine, _hf_lines(docs), options.vocab_size - len(specials))
-    tokenizer = hf_tokenizer_from_merges(merges, specials, options.vocab_size)
-    kept = len(json.loads(tokenizer.to_str())["model"]["merges"])
-    return HFVocabulary(tokenizer), {"merges": kept, "alphabet_size": 256}
+        what = "the 256-byte alphabet" if options.alphabet == "bytes" else \
+            f"the {alphabet_size} bytes seen in the corpus"
+        raise TokenkitError(f"--vocab {options.vocab_size} is smaller than {what} plus "
+                            f"{len(options.special_tokens)} special tokens: the minimum is {minimum}")
 
 
 # -- sentencepiece ---------------------------------------------------------------------------
@@ -298,8 +417,10 @@ def _split_long(line: str, limit: int) -> list[str]:
     return out
 
 
-def _sp_sentences(docs: Sequence[Document]) -> tuple[list[str], dict[str, Any]]:
-    lines = [line for d in docs for line in d.text.splitlines() if line]
+def _sp_sentences(texts: Iterable[str]) -> tuple[list[str], dict[str, Any]]:
+    """Every non-empty line: sentencepiece holds all sentences in memory while it trains, and
+    needs the longest one's length before it starts."""
+    lines = [line for t in texts for line in t.splitlines() if line]
     longest = max((len(line.encode("utf-8")) for line in lines), default=0)
     stats: dict[str, Any] = {"warnings": []}
     limit = max(SP_DEFAULT_MAX_SENTENCE, min(longest, SP_MAX_SENTENCE_CAP))
@@ -317,11 +438,12 @@ def _sp_sentences(docs: Sequence[Document]) -> tuple[list[str], dict[str, Any]]:
     return lines, stats
 
 
-def _train_sentencepiece(docs: Sequence[Document],
-                         options: TrainOptions) -> tuple[Vocabulary, dict[str, Any]]:
+def _train_sentencepiece(texts: _Tally, options: TrainOptions,
+                         names: str = "(no input)") -> tuple[Vocabulary, dict[str, Any]]:
     import sentencepiece as spm  # heavy: the C++ extension loads on first use
 
-    sentences, stats = _sp_sentences(docs)
+    sentences, stats = _sp_sentences(texts)
+    _check_nonempty(texts, names)
     if not sentences:
         raise TokenkitError("corpus is empty after splitting into lines: nothing to train on")
     kwargs: dict[str, Any] = dict(

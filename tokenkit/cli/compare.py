@@ -15,6 +15,7 @@ from tokenkit import plots
 from tokenkit import sweep as sweep_mod
 from tokenkit.cli.console import (
     ALLOW_SPECIAL,
+    TEXT_FIELD,
     allowed_special,
     check_output_file,
     default,
@@ -108,7 +109,8 @@ def sweep_table(result: SweepResult) -> Table:
 @click.command("bench", short_help="Compare vocabularies on corpora: compression, fidelity, speed.")
 @click.argument("vocabs", nargs=-1, required=True)
 @click.option("--corpus", "corpora", multiple=True, required=True,
-              help="Corpus name or text file (repeatable).")
+              help="Corpus name or file: text, .jsonl or .parquet, plain or .gz/.zst (repeatable).")
+@TEXT_FIELD
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write every number as CSV.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -126,7 +128,8 @@ def sweep_table(result: SweepResult) -> Table:
 @ALLOW_SPECIAL
 def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: Path | None,
                   json_path: Path | None, plot_path: Path | None, fast: bool, engine: str,
-                  no_progress: bool, force: bool, allow_special: tuple[str, ...]) -> None:
+                  no_progress: bool, force: bool, allow_special: tuple[str, ...],
+                  text_field: str) -> None:
     """Compare vocabularies VOCAB... (paths, tiktoken:NAME, gpt2, hf:gpt2) on corpora.
 
     Compression, entropy, fertility, round-trip fidelity, encode speed and (on the
@@ -145,7 +148,8 @@ def bench_command(vocabs: tuple[str, ...], corpora: tuple[str, ...], csv_path: P
     with progress_bar(disable=no_progress) as advance:
         result = bench_mod.run_bench(list(vocabs), list(corpora), fast=fast, engine=engine,
                                      on_progress=advance,
-                                     allowed_special=allowed_special(allow_special))
+                                     allowed_special=allowed_special(allow_special),
+                                     text_field=text_field)
     if plot_path and result.parity:
         refuse_existing([plots.sibling(plot_path, "parity")], force, (*vocabs, *corpora))
     if csv_path:

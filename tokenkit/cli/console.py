@@ -19,8 +19,9 @@ import click
 
 from tokenkit.atomic import protected
 from tokenkit.errors import TokenkitError
+from tokenkit.corpusreader import DEFAULT_TEXT_FIELD, read_corpus_text
 from tokenkit.ownership import check_replaceable, describe_output
-from tokenkit.textio import check_unicode, read_text_source
+from tokenkit.textio import check_unicode
 from tokenkit.vocabulary import AllowedSpecial
 
 #: ``--allow-special``: the one opt-in to reading special tokens out of text.
@@ -74,7 +75,8 @@ def progress_bar(disable: bool = False, *, bytes_: bool = False,
                  description: str = "starting") -> Iterator[Callable[..., None]]:
     """A transient rich progress bar on stderr, driven by ``update(done, total, label=None)``.
 
-    ``bytes_`` shows sizes and speed (reading a corpus) instead of ``done/total`` steps.
+    ``bytes_`` shows sizes, speed and the time left (reading a corpus) instead of
+    ``done/total`` steps.
     """
     from rich.progress import (  # heavy: rich.progress costs ~35 ms to import
         BarColumn,
@@ -83,10 +85,12 @@ def progress_bar(disable: bool = False, *, bytes_: bool = False,
         Progress,
         TextColumn,
         TimeElapsedColumn,
+        TimeRemainingColumn,
         TransferSpeedColumn,
     )
 
-    counts = (DownloadColumn(), TransferSpeedColumn()) if bytes_ else (MofNCompleteColumn(),)
+    counts = (DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()) if bytes_ else \
+        (MofNCompleteColumn(),)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), *counts,
                         TimeElapsedColumn(), console=err.console, transient=True,
                         disable=disable)
@@ -123,13 +127,20 @@ def default(owner: Any, name: str) -> Any:
     return value
 
 
-def read_input(text: str | None, file: str | None) -> str:
-    """The ``--text`` string or the ``--file`` (path or corpus name) contents: exactly one."""
+#: ``--text-field``: where JSONL and Parquet inputs keep their text.
+TEXT_FIELD = click.option(
+    "--text-field", "text_field", default=DEFAULT_TEXT_FIELD, show_default=True, metavar="NAME",
+    help="JSONL key / Parquet column holding the text (for .jsonl, .parquet and their .gz/.zst).")
+
+
+def read_input(text: str | None, file: str | None, text_field: str = DEFAULT_TEXT_FIELD) -> str:
+    """The ``--text`` string or the ``--file`` (path or corpus name; a JSONL or Parquet file's
+    records joined by newlines) contents: exactly one."""
     if (text is None) == (file is None):
         raise TokenkitError("give exactly one of --text or --file")
     if text is not None:
         return check_unicode(text, "--text")
-    return read_text_source(check_unicode(file, "--file")).text
+    return read_corpus_text(check_unicode(file, "--file"), text_field=text_field).text
 
 
 def _shown(path: Path) -> str:

@@ -11,6 +11,7 @@ from tokenkit.cli.console import (
     PREVIEW_CHARS,
     PREVIEW_SHOWN,
     PREVIEW_TOKENS,
+    TEXT_FIELD,
     allowed_special,
     dump_json,
     first_difference,
@@ -29,13 +30,15 @@ from tokenkit.specs import load_vocabulary
 @click.command()
 @click.argument("vocab")
 @click.option("--text", help="Text to measure.")
-@click.option("--file", "file", help="File or corpus name to measure.")
+@click.option("--file", "file",
+              help="File or corpus name to measure (.txt, .jsonl, .parquet; .gz/.zst).")
+@TEXT_FIELD
 @click.option("--show-text", is_flag=True,
               help="Print the whole text and every token (by default a long text is previewed).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @ALLOW_SPECIAL
-def report(vocab: str, text: str | None, file: str | None, show_text: bool, as_json: bool,
-           allow_special: tuple[str, ...]) -> None:
+def report(vocab: str, text: str | None, file: str | None, text_field: str, show_text: bool,
+           as_json: bool, allow_special: tuple[str, ...]) -> None:
     """UTF-8 bits against BPE bits for a text, in the textbook's format.
 
     The numbers come first; a text over 200 characters is shown as a preview (and in --json
@@ -49,7 +52,7 @@ def report(vocab: str, text: str | None, file: str | None, show_text: bool, as_j
     from tokenkit.report import display_token, format_bits_report
 
     v = load_vocabulary(vocab)
-    body = read_input(text, file)
+    body = read_input(text, file, text_field)
     rep = bits_report(v, body, allowed_special=allowed_special(allow_special))
     whole = show_text or len(body) <= PREVIEW_CHARS
     tokens = [display_token(v, i) for i in (rep.ids if whole else rep.ids[:PREVIEW_TOKENS])]
@@ -70,15 +73,17 @@ def report(vocab: str, text: str | None, file: str | None, show_text: bool, as_j
 @click.command()
 @click.argument("vocab")
 @click.option("--text", help="Text whose characters to check.")
-@click.option("--file", "file", help="File or corpus name whose characters to check.")
+@click.option("--file", "file", help="File or corpus name whose characters to check "
+                                     "(.txt, .jsonl, .parquet; .gz/.zst).")
+@TEXT_FIELD
 @click.option("--emoji", "emoji", is_flag=True, help="Check the whole Unicode emoji list (emoji-test corpus).")
 @click.option("--strict", is_flag=True, help="Exit non-zero when anything is lost.")
 @click.option("--show-text", is_flag=True,
               help="Print the whole text and every token (by default a long text is previewed).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @ALLOW_SPECIAL
-def oov(vocab: str, text: str | None, file: str | None, emoji: bool, strict: bool, show_text: bool,
-        as_json: bool, allow_special: tuple[str, ...]) -> None:
+def oov(vocab: str, text: str | None, file: str | None, text_field: str, emoji: bool, strict: bool,
+        show_text: bool, as_json: bool, allow_special: tuple[str, ...]) -> None:
     """Which characters VOCAB cannot encode or give back.
 
     The per-script table and every lost character come first, then the original and decoded
@@ -103,7 +108,7 @@ def oov(vocab: str, text: str | None, file: str | None, emoji: bool, strict: boo
             out.print(format_emoji_report(erep), markup=False)
         lost = erep.lost
     else:
-        rep = oov_report(v, read_input(text, file), allowed_special=allowed_special(allow_special))
+        rep = oov_report(v, read_input(text, file, text_field), allowed_special=allowed_special(allow_special))
         whole = show_text or max(len(rep.text), len(rep.decoded)) <= PREVIEW_CHARS
         if as_json:
             data = rep.to_dict()

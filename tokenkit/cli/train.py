@@ -7,17 +7,17 @@ from pathlib import Path
 
 import click
 
-from tokenkit.cli.console import check_output_directory, default, progress_bar
+from tokenkit.cli.console import TEXT_FIELD, check_output_directory, default, progress_bar
+from tokenkit.corpusreader import Corpus, open_corpus
 from tokenkit.engines import ENGINES
-from tokenkit.errors import TokenkitError
-from tokenkit.textio import ERRORS, expand_sources, read_paths
+from tokenkit.textio import ERRORS
 from tokenkit.training import (
     ALPHABETS,
     BACKENDS,
     SP_MODEL_TYPES,
     TrainOptions,
     default_output_name,
-    train_documents,
+    train_corpus,
     training_engine,
 )
 
@@ -45,20 +45,25 @@ def _opt(name: str) -> object:
               help="Special tokens (repeat or comma-separate), counted inside --vocab.")
 @click.option("--min-frequency", type=int, default=_opt("min_frequency"), show_default=True,
               help="hf: minimum pair count.")
-@click.option("--errors", type=click.Choice(ERRORS), default=default(read_paths, "errors"),
-              show_default=True, help="Invalid UTF-8: fail (strict) or replace bad bytes with U+FFFD.")
+@TEXT_FIELD
+@click.option("--errors", type=click.Choice(ERRORS), default=default(Corpus, "errors"),
+              show_default=True, help="Invalid UTF-8 (or a lone surrogate in JSONL): fail (strict) "
+                                      "or replace with U+FFFD.")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
               help="hf: what trains. auto: gigatoken (HF's merges exactly) up to --vocab 8192 when "
-                   "installed, else HF; reference: HF tokenizers; rustbpe: fastest, merges "
-                   "differ (docs/engines.md).")
+                   "installed and the corpus fits in memory, else HF; reference: HF tokenizers; "
+                   "rustbpe: fastest, merges differ (docs/engines.md).")
 @click.option("--force", is_flag=True,
               help="Replace an output directory tokenkit wrote (never one holding other files).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def train(sources: tuple[str, ...], vocab_size: int, output: Path | None, backend: str, alphabet: str,
           model_type: str, byte_fallback: bool, character_coverage: float, normalization: str,
-          special_tokens: tuple[str, ...], min_frequency: int, engine: str, errors: str, force: bool,
-          quiet: bool) -> None:
+          special_tokens: tuple[str, ...], min_frequency: int, text_field: str, errors: str,
+          engine: str, force: bool, quiet: bool) -> None:
     """Train a vocabulary of --vocab tokens on FILES, DIRECTORIES, corpus names or - (stdin).
+
+    Text, JSONL and Parquet files (the text in --text-field), plain or .gz/.zst, are
+    streamed: read once, never whole; directories are read recursively in sorted order.
 
     \b
     Example:
@@ -73,28 +78,21 @@ def train(sources: tuple[str, ...], vocab_size: int, output: Path | None, backen
     output = output or Path(default_output_name(sources, options))
     check_output_directory(output, force, sources, option="-o/--output")
 
-    pairs = expand_sources(sources)
-    total = sum(p.stat().st_size for _, p in pairs if p is not None)
+    corpus = open_corpus(sources, text_field=text_field, errors=errors)
     show = not quiet and sys.stderr.isatty()
-    if show:
-        with progress_bar(bytes_=True, description="reading") as update:
-            done = 0
-
-            def advance(n: int) -> None:
-                nonlocal done
-                done += n
-                update(done, total)
-
-            docs = read_paths(pairs, errors=errors, on_bytes=advance)
-    else:
-        docs = read_paths(pairs, errors=errors)
-    choice = training_engine(options, engine)
     if show:  # a terminal only: in scripts an error stays one stderr line; the result line names it
+        choice = training_engine(options, engine, corpus.max_text_bytes() if corpus.tight_bound else None)
         because = f" ({choice.reason})" if choice.reason and engine != "auto" else ""
         ran = "sentencepiece" if backend == "sentencepiece" else (
             "HF tokenizers" if choice.is_reference else choice.name)
         click.echo(f"training {backend} vocabulary with engine {ran}{because}…", err=True)
-    result = train_documents(docs, options, progress=show, engine=engine)
+        with progress_bar(bytes_=True, description="reading") as update:
+            phase = "training sentencepiece" if backend == "sentencepiece" else "computing merges"
+            corpus.on_progress = lambda done, total: update(
+                done, total, phase if total is not None and done >= total else None)
+            result = train_corpus(corpus, options, engine=engine)
+    else:
+        result = train_corpus(corpus, options, engine=engine)
     result.vocabulary.save(output, force=force)
 
     for warning in result.warnings:
