@@ -37,7 +37,10 @@ from gptcore.training import distributed
 @click.command("prepare")
 @click.option("--tokenizer", required=True, help="tokenkit vocabulary: a path, gpt2, tiktoken:NAME.")
 @click.option("--data", "sources", required=True, multiple=True,
-              help="Text file, directory, .jsonl or tokenkit corpus name (repeatable).")
+              help="Text, JSONL or Parquet file (plain, .gz, .zst), directory or tokenkit corpus name "
+                   "(repeatable).")
+@click.option("--text-field", default="text", show_default=True,
+              help="The field holding each record's text in JSONL / Parquet data.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the shards and manifest.json.")
 @click.option("--val-fraction", type=float, default=0.1, show_default=True,
@@ -49,7 +52,8 @@ from gptcore.training import distributed
 @click.option("--force", is_flag=True,
               help="Rebuild OUT when it holds other (stale) shards (never a directory of other files).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-def prepare_cmd(tokenizer: str, sources: tuple[str, ...], out: Path, val_fraction: float, seed: int,
+def prepare_cmd(tokenizer: str, sources: tuple[str, ...], text_field: str, out: Path, val_fraction: float,
+                seed: int,
                 context_length: int | None, workers: int | None, force: bool, as_json: bool) -> None:
     """Encode text once into memory-mapped token shards that pretrain and eval read.
 
@@ -72,7 +76,8 @@ def prepare_cmd(tokenizer: str, sources: tuple[str, ...], out: Path, val_fractio
             task = bar.add_task("encoding", total=_text_bytes(sources) // share.world_size or None)
             manifest = prepare(tokenizer, sources, out, val_fraction=val_fraction, seed=seed,
                                context_length=context_length, force=force, workers=workers,
-                               on_progress=lambda n: bar.advance(task, n), share=share)
+                               on_progress=lambda n: bar.advance(task, n), share=share,
+                               text_field=text_field)
     finally:
         distributed.teardown()
     if not share.is_main:

@@ -45,7 +45,7 @@ from gptcore.training.recipes import RECIPES, recipe
 
 T = TrainConfig
 #: Options that define the model and its data: fixed for the life of a run.
-FIXED = ("arch", "preset", "sets", "tokenizer", "data", "val_fraction")
+FIXED = ("arch", "preset", "sets", "tokenizer", "data", "val_fraction", "text_field")
 #: Options that only steer this invocation; never stored.
 TRANSIENT = ("out", "resume", "force", "recipe")
 TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -77,7 +77,10 @@ def _flag(name: str) -> str:
 @click.option("--set", "sets", multiple=True, help="Model config override key=value (repeatable).")
 @click.option("--tokenizer", default=None, help="tokenkit vocabulary: a path, or a name such as gpt2.")
 @click.option("--data", "data", multiple=True,
-              help="Text file, directory, corpus name or prepared shard directory (repeatable).")
+              help="Text, JSONL or Parquet file (plain, .gz, .zst), directory, corpus name or prepared "
+                   "shard directory (repeatable).")
+@click.option("--text-field", default="text", show_default=True,
+              help="The field holding each record's text in JSONL / Parquet data.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
 @click.option("--recipe", default=None, type=click.Choice(sorted(RECIPES)),
               help="Named set of flag values (flags given still win).")
@@ -228,6 +231,7 @@ def _shards(options: dict[str, Any], vocab: Any, run: Run, context_length: int, 
     if prepared:
         return _open_given(prepared, vocab, model)
     prepare(vocab, sources, run.path / DATA, val_fraction=options["val_fraction"],
+            text_field=options.get("text_field") or "text",
             context_length=context_length, force=not resuming)
     shards = TokenShards(run.path / DATA)
     shards.check_ids(model.config.vocab_size)

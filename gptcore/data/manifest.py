@@ -45,7 +45,8 @@ class SourceInfo:
     sha256: str
     bytes: int
     documents: int
-    format: Literal["text", "jsonl"]
+    format: str  # text, jsonl or parquet, with .gz / .zst when compressed (e.g. "jsonl.zst")
+    text_field: str | None = None  # records' text field when not "text" (None: "text", or no records)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ class Manifest:
         return {"format_version": self.format_version, "tokenizer_sha256": self.tokenizer.sha256,
                 "dtype": self.dtype, "eot_id": self.tokenizer.eot_id,
                 "val_fraction": self.val_fraction, "seed": self.seed,
-                "sources": [(s.sha256, s.bytes) for s in self.sources]}
+                "sources": [(s.sha256, s.bytes) + ((s.text_field,) if s.text_field else ())
+                            for s in self.sources]}
 
 
 def _shard_name(name: object, where: str) -> str:

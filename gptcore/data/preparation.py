@@ -15,6 +15,7 @@ import numpy as np
 
 import tokenkit
 from tokenkit.atomic import atomic_directory, recover
+from tokenkit.corpusreader import DEFAULT_TEXT_FIELD
 
 from gptcore.data.encoding import CHUNK_CHARS, Encoder, chunks, dtype_for, eot_id, make_encoder
 from gptcore.data.fingerprint import vocabulary_sha256
@@ -28,9 +29,23 @@ from gptcore.data.manifest import (
     TokenizerInfo,
     read_manifest,
 )
-from gptcore.data.ranks import (Share, join_parts, open_parts, rank_directory, remove_parts, together,
-                                write_part_info)
-from gptcore.data.sources import is_jsonl, resolve_sources, sha256_file, stream_jsonl, stream_text
+from gptcore.data.ranks import (
+    Share,
+    join_parts,
+    open_parts,
+    rank_directory,
+    remove_parts,
+    together,
+    write_part_info,
+)
+from gptcore.data.sources import (
+    is_records,
+    resolve_sources,
+    sha256_file,
+    source_kind,
+    stream_document,
+    stream_records,
+)
 from gptcore.data.vocab import load_vocabulary
 from gptcore.data.writer import SHARD_TOKENS, Pipeline, SplitWriter
 from gptcore.errors import GptcoreError
@@ -49,7 +64,7 @@ def _doc_key(seed: int, content_sha256: bytes) -> int:
     return int.from_bytes(h.digest(), "little")
 
 
-def _scan(pairs: Sequence[tuple[str, Path]], seed: int) -> _Scan:
+def _scan(pairs: Sequence[tuple[str, Path]], seed: int, text_field: str = DEFAULT_TEXT_FIELD) -> _Scan:
     """Pass 1: hash and measure every source; a content key per document for the split."""
     sources: list[SourceInfo] = []
     keys = array("Q")
@@ -57,20 +72,24 @@ def _scan(pairs: Sequence[tuple[str, Path]], seed: int) -> _Scan:
     for name, path in pairs:
         try:
             sha, size, chars = sha256_file(path)
-            if is_jsonl(path):
+            fmt, compression = source_kind(path)
+            kind = fmt + {"gzip": ".gz", "zstd": ".zst", None: ""}[compression]
+            if is_records(path):
                 n = 0
-                for text in stream_jsonl(name, path):
+                for text in stream_records(name, path, text_field):
                     data = text.encode("utf-8", errors="surrogatepass")
                     keys.append(_doc_key(seed, hashlib.sha256(data).digest()))
                     if first_chars < 0:
                         first_chars = len(text)
                     n += 1
-                sources.append(SourceInfo(name, str(path), sha, size, n, "jsonl"))
+                field = None if text_field == DEFAULT_TEXT_FIELD else text_field
+                sources.append(SourceInfo(name, str(path), sha, size, n, kind, field))
             else:
                 keys.append(_doc_key(seed, bytes.fromhex(sha)))
                 if first_chars < 0:
-                    first_chars = chars
-                sources.append(SourceInfo(name, str(path), sha, size, 1, "text"))
+                    first_chars = chars if compression is None else \
+                        sum(len(t) for t in stream_document(name, path))
+                sources.append(SourceInfo(name, str(path), sha, size, 1, kind))
         except OSError as e:
             raise GptcoreError(f"cannot read {name}: {e.strerror or e}") from None
     return _Scan(sources, keys, max(first_chars, 0))
@@ -91,11 +110,11 @@ def _val_mask(keys: array, val_fraction: float) -> np.ndarray:
 def _documents(scan: _Scan, pairs: Sequence[tuple[str, Path]]) -> Iterator[tuple[str, Iterator[str]]]:
     """Pass 2 source order: (source name, text pieces) per document."""
     for (name, path), info in zip(pairs, scan.sources):
-        if info.format == "jsonl":
-            for text in stream_jsonl(name, path):
+        if is_records(path):
+            for text in stream_records(name, path, info.text_field or DEFAULT_TEXT_FIELD):
                 yield name, iter((text,))
         else:
-            yield name, stream_text(name, path)
+            yield name, stream_document(name, path)
 
 
 def _split_tail(pieces: Iterator[str], cut: int) -> tuple[Iterator[str], Iterator[str]]:
@@ -173,7 +192,7 @@ def prepare(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Se
             context_length: int | None = None, force: bool = False, workers: int | None = None,
             dtype: str | None = None, shard_tokens: int = SHARD_TOKENS, chunk_chars: int = CHUNK_CHARS,
             eot: int | str | None = "auto", on_progress: Callable[[int], None] | None = None,
-            share: Share = Share()) -> Manifest:
+            share: Share = Share(), text_field: str = DEFAULT_TEXT_FIELD) -> Manifest:
     """Encode ``sources`` with ``tokenizer`` into token shards at ``out``; return the manifest.
 
     ``context_length``, when given, makes a split too short for one training sequence an error
@@ -182,7 +201,8 @@ def prepare(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Se
     An existing, matching ``out`` is reused (``manifest.reused``); a stale one is refused
     unless ``force``. ``on_progress(n_bytes)`` is called as text is read. ``share`` splits the
     work between processes (``torchrun``; see :mod:`gptcore.data.ranks`): every rank calls
-    ``prepare`` with the same arguments and gets the same manifest.
+    ``prepare`` with the same arguments and gets the same manifest. JSONL and Parquet sources
+    (plain, ``.gz`` or ``.zst``) are one document per record, its text in ``text_field``.
     """
     _check_fraction(val_fraction)
     if shard_tokens < 1 or chunk_chars < 1:
@@ -199,7 +219,7 @@ def prepare(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Se
                            f"{chosen} (at most {np.iinfo(chosen).max + 1}); use uint32")
     separator = _resolve_eot(vocab, eot)
     pairs = resolve_sources(sources)
-    scan = _scan(pairs, seed)
+    scan = _scan(pairs, seed, text_field)
     encoder = make_encoder(vocab)
     n_docs = len(scan.keys)
     if n_docs == 0:
@@ -343,8 +363,8 @@ def _split_stream(scan: _Scan, pairs: Sequence[tuple[str, Path]], val_fraction: 
             yield ("val" if in_val[index] else "train"), name, pieces
 
 
-def split_documents(sources: Sequence[str], *, val_fraction: float = 0.1, seed: int = 0
-                    ) -> Iterator[tuple[str, str, str]]:
+def split_documents(sources: Sequence[str], *, val_fraction: float = 0.1, seed: int = 0,
+                    text_field: str = DEFAULT_TEXT_FIELD) -> Iterator[tuple[str, str, str]]:
     """``(split, source name, text)`` for every document part, split exactly as :func:`prepare`
     splits them with the same ``val_fraction`` and ``seed``.
 
@@ -354,7 +374,7 @@ def split_documents(sources: Sequence[str], *, val_fraction: float = 0.1, seed: 
     """
     _check_fraction(val_fraction)
     pairs = resolve_sources(sources)
-    scan = _scan(pairs, seed)
+    scan = _scan(pairs, seed, text_field)
     if not scan.keys:
         raise GptcoreError(f"no documents in {', '.join(n for n, _ in pairs)}")
     for split, name, pieces in _split_stream(scan, pairs, val_fraction):
@@ -362,14 +382,15 @@ def split_documents(sources: Sequence[str], *, val_fraction: float = 0.1, seed: 
 
 
 def encode_sources(tokenizer: str | os.PathLike[str] | tokenkit.Vocabulary, sources: Sequence[str], *,
-                   workers: int | None = None, eot: int | str | None = "auto") -> tuple[np.ndarray, int]:
+                   workers: int | None = None, eot: int | str | None = "auto",
+                   text_field: str = DEFAULT_TEXT_FIELD) -> tuple[np.ndarray, int]:
     """All documents of ``sources`` as one id array in memory (eot-separated) and their UTF-8 bytes.
 
     For evaluating a model on a small text without preparing shards.
     """
     vocab, _ = _load_vocab(tokenizer)
     pairs = resolve_sources(sources)
-    scan = _scan(pairs, 0)
+    scan = _scan(pairs, 0, text_field)
     train = _encode_all(scan, pairs, make_encoder(vocab), vocab.vocab_size, None, "uint32", 1,
                         CHUNK_CHARS, _resolve_eot(vocab, eot), None, workers, None)["train"]
     ids = np.concatenate(train.memory) if train.memory else np.zeros(0, np.uint32)

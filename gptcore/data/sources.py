@@ -1,12 +1,18 @@
-"""Corpus sources: resolve names, hash files, stream their text without holding a file in memory."""
+"""Corpus sources: resolve names, hash files, stream their text without holding a file in memory.
+
+Plain text files are read here; JSONL and Parquet records (``text_field``) and compressed files
+(``.gz``, ``.zst``) stream through tokenkit's corpus reader (:mod:`tokenkit.corpusreader`),
+which names the file and record of any bad one.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from tokenkit.corpusreader import DEFAULT_TEXT_FIELD, Corpus, CorpusSource, detect_format
+from tokenkit.errors import TokenkitError, one_line
 from tokenkit.textio import expand_sources
 
 from gptcore.errors import GptcoreError
@@ -89,23 +95,41 @@ def stream_text(name: str, path: Path) -> Iterator[str]:
                 yield text
 
 
-def stream_jsonl(name: str, path: Path) -> Iterator[str]:
-    """One document per non-blank line: a JSON object with a string ``"text"``."""
-    offset = 0
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            line = _decode(raw, name, offset)
-            offset += len(raw)
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise GptcoreError(f"{name} line {number} is not JSON: {e.msg}") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise GptcoreError(f'{name} line {number}: expected an object with a string "text"')
-            yield record["text"]
+def source_kind(path: Path) -> tuple[str, str | None]:
+    """``(format, compression)`` of a file by its name: ``text``, ``jsonl`` or ``parquet``."""
+    return detect_format(path.name)
 
 
-def is_jsonl(path: Path) -> bool:
-    return path.suffix.lower() == ".jsonl"
+def is_records(path: Path) -> bool:
+    """Whether each record of the file (a JSONL line, a Parquet row) is one document."""
+    return source_kind(path)[0] != "text"
+
+
+def _corpus(name: str, path: Path, text_field: str) -> Corpus:
+    fmt, compression = source_kind(path)
+    return Corpus([CorpusSource(name, path, fmt, compression, path.stat().st_size)], text_field=text_field)
+
+
+def stream_records(name: str, path: Path, text_field: str = DEFAULT_TEXT_FIELD) -> Iterator[str]:
+    """One document per record (JSONL line, Parquet row), its text in ``text_field``; a blank
+    JSONL line is no record. A bad record is one line naming the file and record number."""
+    try:
+        for _, _, pieces in _corpus(name, path, text_field).documents():
+            yield "".join(pieces)
+    except TokenkitError as e:  # the reader's one line, as gptcore's error
+        raise GptcoreError(one_line(e)) from None
+
+
+def stream_compressed_text(name: str, path: Path) -> Iterator[str]:
+    """A ``.gz`` / ``.zst`` text file's text, decompressed as it is read."""
+    try:
+        yield from _corpus(name, path, DEFAULT_TEXT_FIELD).texts()
+    except TokenkitError as e:
+        raise GptcoreError(one_line(e)) from None
+
+
+def stream_document(name: str, path: Path) -> Iterator[str]:
+    """A text file (one document), plain or compressed."""
+    if source_kind(path)[1] is None:
+        return stream_text(name, path)
+    return stream_compressed_text(name, path)

@@ -532,8 +532,9 @@ def test_utf8_offsets_across_read_blocks(tmp_path, gpt2, monkeypatch):
 
 @pytest.mark.parametrize("line, message", [
     ("not json", "line 2 is not JSON"),
-    ('{"txt": "x"}', r'line 2: expected an object with a string "text"'),
-    ('["text"]', r'line 2: expected an object'),
+    ('{"txt": "x"}', r"line 2 has no 'text' field \(fields: txt\)"),
+    ('["text"]', r"line 2: expected a JSON object"),
+    ('{"text": "\\ud800"}', r"line 2: field 'text' holds a lone surrogate U\+D800"),
 ])
 def test_bad_jsonl(tmp_path, gpt2, line, message):
     path = tmp_path / "c.jsonl"
@@ -565,3 +566,54 @@ def test_reader_bad_arguments(shards):
         shards.batch_at("train", -1, batch_size=2, context_length=16)
     with pytest.raises(GptcoreError, match="no split 'test'"):
         shards.tokens("test")
+
+
+def _write_formats(directory: Path, docs: list[str], field: str = "text") -> dict[str, Path]:
+    """The same documents as .jsonl, .jsonl.gz, .jsonl.zst and .parquet (one per record)."""
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import zstandard
+
+    lines = "".join(json.dumps({field: d, "id": i}) + "\n" for i, d in enumerate(docs)).encode("utf-8")
+    out = {"jsonl": directory / "c.jsonl", "jsonl.gz": directory / "c.jsonl.gz",
+           "jsonl.zst": directory / "c.jsonl.zst", "parquet": directory / "c.parquet"}
+    out["jsonl"].write_bytes(lines)
+    out["jsonl.gz"].write_bytes(gzip.compress(lines))
+    out["jsonl.zst"].write_bytes(zstandard.ZstdCompressor().compress(lines))
+    pq.write_table(pa.table({field: docs, "id": list(range(len(docs)))}), out["parquet"], row_group_size=2)
+    return out
+
+
+def test_every_record_format_gives_the_same_shards(tmp_path, gpt2):
+    docs = [f"document {i}: " + "the cat sat on the mat. " * (i + 1) + "吾輩は猫である 🥺" for i in range(9)]
+    formats = _write_formats(tmp_path, docs, field="body")
+    shards = {}
+    for kind, path in formats.items():
+        m = prepare(gpt2, [str(path)], tmp_path / f"out-{kind}", text_field="body")
+        assert m.sources[0].format == kind and m.sources[0].documents == 9
+        assert m.sources[0].text_field == "body"
+        shards[kind] = (split_ids(tmp_path / f"out-{kind}", "train"), split_ids(tmp_path / f"out-{kind}", "val"))
+    assert len(set(map(str, shards.values()))) == 1  # identical ids whatever the container
+    train, val = shards["jsonl"]
+    eot = gpt2.specials[EOT]
+    assert sorted(map(tuple, segments(train, eot) + segments(val, eot))) == \
+        sorted(tuple(ordinary(gpt2, d)) for d in docs)
+    with pytest.raises(GptcoreError, match=r"c.parquet has no column 'text' \(columns: body, id\)"):
+        prepare(gpt2, [str(formats["parquet"])], tmp_path / "wrong-field")
+    assert not (tmp_path / "wrong-field").exists()
+
+
+def test_a_compressed_text_file_is_one_document(tmp_path, gpt2):
+    import gzip
+
+    text = "One long document.\nIts second line.\n" * 200
+    (tmp_path / "book.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "book.txt.gz").write_bytes(gzip.compress(text.encode("utf-8")))
+    plain = prepare(gpt2, [str(tmp_path / "book.txt")], tmp_path / "plain")
+    packed = prepare(gpt2, [str(tmp_path / "book.txt.gz")], tmp_path / "packed")
+    assert packed.sources[0].format == "text.gz" and packed.split_by == "tail"
+    assert split_ids(tmp_path / "packed", "train") == split_ids(tmp_path / "plain", "train")
+    assert split_ids(tmp_path / "packed", "val") == split_ids(tmp_path / "plain", "val")
+    assert plain.splits == packed.splits
