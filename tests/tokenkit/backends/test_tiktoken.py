@@ -91,3 +91,15 @@ def test_missing_and_malformed_files_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(TokenkitError, match="is malformed") as err:
         tk.load_tiktoken_dir(tmp_path)
     assert "\n" not in str(err.value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(st.text(st.characters(blacklist_categories=("Cs",)), max_size=30), max_size=12),
+       cuts=st.lists(st.integers(0, 40), max_size=12))
+def test_decode_batch_equals_decoding_each_list_alone(texts: list[str], cuts: list[int]) -> None:
+    """One decode of all the bytes, cut per list, equals tiktoken decoding each list alone,
+    also for lists cut inside a character (U+FFFD) and empty ones."""
+    v = vocab()
+    lists = [ids[:cuts[i]] if i < len(cuts) else ids for i, ids in enumerate(v.encode_batch(texts))]
+    lists += [[], [v.specials["<|endoftext|>"]]] if "<|endoftext|>" in v.specials else [[]]
+    assert v.decode_batch(lists) == [v.encoding.decode(ids, errors="replace") for ids in lists]
