@@ -144,6 +144,13 @@ class Vocabulary(ABC):
                     disallowed_special: AllowedSpecial) -> frozenset[str]:
         """:meth:`check_specials` for every text of a batch; the allowed specials."""
         allowed = self.allowed_specials(allowed_special)
+        if not disallowed_special and all(type(t) is str for t in texts):
+            joined = "".join(texts)  # one check for the whole batch (many short lines are slow)
+            try:
+                joined.isascii() or joined.encode("utf-8")
+                return allowed
+            except UnicodeEncodeError:
+                pass  # the text at fault is named below
         for text in texts:
             self.check_specials(text, allowed, disallowed_special)
         return allowed
