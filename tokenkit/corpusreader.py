@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from tokenkit.errors import TokenkitError
-from tokenkit.textio import ERRORS, Document, expand_sources, read_text_source
+from tokenkit.textio import ERRORS, Document, complete_utf8_prefix, expand_sources, read_text_source
 
 DEFAULT_TEXT_FIELD = "text"
 FORMATS = ("text", "jsonl", "parquet")
@@ -502,18 +502,6 @@ def _first_line(e: BaseException) -> str:
 
 
 # -- text files --------------------------------------------------------------------------------
-def _complete_prefix(data: bytes) -> int:
-    """Length of the longest prefix of ``data`` that does not end inside a UTF-8 character."""
-    for back in range(1, min(4, len(data)) + 1):
-        lead = data[-back]
-        if lead & 0xC0 == 0x80:
-            continue
-        need = 1 if lead < 0x80 else 2 if lead >> 5 == 0b110 else 3 if lead >> 4 == 0b1110 else \
-            4 if lead >> 3 == 0b11110 else 1
-        return len(data) - back if need > back else len(data)
-    return len(data)
-
-
 def _decode_block(raw: bytes, source: CorpusSource, offset: int, errors: str) -> str:
     where = "byte offset" if source.compression is None else "decompressed byte offset"
     if errors == "replace":
@@ -548,7 +536,7 @@ def _text_chunks(stream: BinaryIO, source: CorpusSource, errors: str) -> Iterato
     held_chars = 0
     while block := stream.read(BLOCK_BYTES):
         data = carry + block
-        cut = _complete_prefix(data)
+        cut = complete_utf8_prefix(data)
         text, carry = _decode_block(data[:cut], source, offset, errors), data[cut:]
         offset += cut
         newline = text.rfind("\n")

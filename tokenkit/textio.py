@@ -52,6 +52,19 @@ def check_unicode(text: str, what: str) -> str:
     return text
 
 
+def complete_utf8_prefix(data: bytes) -> int:
+    """Length of the longest prefix of ``data`` that does not end inside a UTF-8 character
+    (where a reader that decodes block by block may cut)."""
+    for back in range(1, min(4, len(data)) + 1):
+        lead = data[-back]
+        if lead & 0xC0 == 0x80:
+            continue
+        need = 1 if lead < 0x80 else 2 if lead >> 5 == 0b110 else 3 if lead >> 4 == 0b1110 else \
+            4 if lead >> 3 == 0b11110 else 1
+        return len(data) - back if need > back else len(data)
+    return len(data)
+
+
 def decode_utf8(raw: bytes, name: str, errors: str = "strict") -> str:
     """Decode ``raw`` as UTF-8, or say which file and byte offset is at fault."""
     if errors not in ERRORS:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tokenkit.corpusreader import DEFAULT_TEXT_FIELD, Corpus, CorpusSource, detect_format
 from tokenkit.errors import TokenkitError, one_line
-from tokenkit.textio import expand_sources
+from tokenkit.textio import complete_utf8_prefix, expand_sources
 
 from gptcore.errors import GptcoreError
 
@@ -54,18 +54,6 @@ def _continuation_bytes(block: bytes) -> int:
     return len(block) - len(block.translate(None, _CONTINUATION))
 
 
-def _complete_prefix(data: bytes) -> int:
-    """Length of the longest prefix of ``data`` that does not end inside a UTF-8 character."""
-    for back in range(1, min(4, len(data)) + 1):
-        lead = data[-back]
-        if lead & 0xC0 == 0x80:
-            continue
-        need = 1 if lead < 0x80 else 2 if lead >> 5 == 0b110 else 3 if lead >> 4 == 0b1110 else \
-            4 if lead >> 3 == 0b11110 else 1
-        return len(data) - back if need > back else len(data)
-    return len(data)
-
-
 def _decode(raw: bytes, name: str, offset: int) -> str:
     nul = raw.find(b"\x00")
     if nul >= 0:
@@ -88,7 +76,7 @@ def stream_text(name: str, path: Path) -> Iterator[str]:
                 if data:
                     _decode(data, name, offset)  # raises: a truncated character at the end
                 return
-            cut = _complete_prefix(data)
+            cut = complete_utf8_prefix(data)
             text, carry = _decode(data[:cut], name, offset), data[cut:]
             offset += cut
             if text:

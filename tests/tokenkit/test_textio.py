@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokenkit.corpora import find_corpus
@@ -136,3 +136,17 @@ def test_unreadable_file_is_one_line(tmp_path: Path) -> None:
     target = tmp_path / "gone.txt"
     with pytest.raises(TokenkitError, match="cannot read gone.txt"):
         read_paths([("gone.txt", target)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",))), cut=st.integers(0, 400))
+def test_complete_utf8_prefix_is_the_longest_prefix_that_decodes(text: str, cut: int) -> None:
+    from tokenkit.textio import complete_utf8_prefix
+
+    data = text.encode("utf-8")[:cut]
+    n = complete_utf8_prefix(data)
+    data[:n].decode("utf-8")  # whole characters only
+    assert len(data) - n < 4
+    if n < len(data):
+        with pytest.raises(UnicodeDecodeError):
+            data.decode("utf-8")
