@@ -7,11 +7,13 @@ reference's result, and the name of the one that ran is recorded (``tokenkit.jso
 ``docs/engines.md``.
 
 * ``gigatoken`` trains with HF's tie-breaking: the same merges, in the same order, as HF's
-  ``BpeTrainer`` (checked on every shipped corpus). It is faster than HF up to a few thousand
-  merges but slows down as merges reach low, heavily tied counts (vocab 32000 on the shipped
-  corpora x10: 4x slower than HF, ``bench/tokenkit_engines.py``), so ``auto`` trains with it
-  only up to :data:`AUTO_GIGATOKEN_MAX_VOCAB`. It also encodes a GPT-2-regex byte-level BPE with
-  tiktoken's ids, several times faster: ``auto``'s encoder.
+  ``BpeTrainer`` (checked on every shipped corpus). It is faster than HF while the merges'
+  counts stay high, and slows down as they reach low, heavily tied counts (vocab 32000 on the
+  shipped corpora x1: 5x slower than HF; on 100 MB of ``bench/make_big_corpus.py`` text: 3x
+  faster, in half HF's memory). So ``auto`` trains with it up to
+  :data:`AUTO_GIGATOKEN_MAX_VOCAB`, and above that when the corpus has at least
+  :data:`AUTO_GIGATOKEN_BYTES_PER_TOKEN` bytes per token asked for. It also encodes a
+  GPT-2-regex byte-level BPE with tiktoken's ids, several times faster: ``auto``'s encoder.
 * ``rustbpe`` trains fastest but breaks ties between equally frequent pairs in byte order,
   not HF's: the merges differ after a few hundred, held-out compression stays within 0.1%
   (asserted by the tests). Only when asked for by name.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -44,8 +47,13 @@ ENGINES = ("auto", "reference", "gigatoken", "rustbpe")
 TRAIN_ENGINES = ("gigatoken", "rustbpe")
 ENCODE_ENGINES = ("gigatoken",)
 AUTO_TRAIN = ("gigatoken",)  # rustbpe's merges differ from HF's: never picked silently
-#: Largest vocabulary ``auto`` trains with gigatoken; above it HF was faster in bench/.
+#: Largest vocabulary ``auto`` always trains with gigatoken; above it HF was faster on small
+#: corpora (bench/tokenkit_engines.py).
 AUTO_GIGATOKEN_MAX_VOCAB = 8192
+#: Above that vocabulary, ``auto`` trains with gigatoken when the corpus has at least this many
+#: UTF-8 bytes per token asked for (32000 tokens: 32.8 MB). Measured at vocab 32000 on
+#: make_big_corpus text: 10 MB, gigatoken 0.78x HF's wall; 32 MB, 0.38x; 100 MB, 0.34x.
+AUTO_GIGATOKEN_BYTES_PER_TOKEN = 1024
 AUTO_ENCODE = ("gigatoken",)
 
 
@@ -78,9 +86,11 @@ def installed(name: str) -> bool:
 
 
 def choose_train_engine(requested: str, *, backend: str, alphabet: str, min_frequency: int,
-                        vocab_size: int = 0) -> EngineChoice:
+                        vocab_size: int = 0, text_bytes: int | None = None) -> EngineChoice:
     """The training engine for these options: the one asked for when it can train them with
-    the reference's semantics, else the reference (the reason says why)."""
+    the reference's semantics, else the reference (the reason says why). ``text_bytes`` (the
+    corpus's size, when known) lets ``auto`` pick gigatoken for a large vocabulary on a corpus
+    big enough for it to be the faster one."""
     check_engine(requested)
     if requested == "reference":
         return EngineChoice("reference")
@@ -93,9 +103,12 @@ def choose_train_engine(requested: str, *, backend: str, alphabet: str, min_freq
         why = "--min-frequency is HF's option"
     if why:
         return EngineChoice("reference", why)
-    if requested == "auto" and vocab_size > AUTO_GIGATOKEN_MAX_VOCAB:
-        return EngineChoice("reference", f"--vocab over {AUTO_GIGATOKEN_MAX_VOCAB}: HF is faster "
-                                         "there than the engines with HF's merges")
+    if requested == "auto" and vocab_size > AUTO_GIGATOKEN_MAX_VOCAB and (
+            text_bytes is None or text_bytes < AUTO_GIGATOKEN_BYTES_PER_TOKEN * vocab_size):
+        need = AUTO_GIGATOKEN_BYTES_PER_TOKEN * vocab_size
+        return EngineChoice("reference", f"--vocab over {AUTO_GIGATOKEN_MAX_VOCAB} on a corpus under "
+                                         f"{need / 1e6:,.1f} MB: HF is faster there than the "
+                                         "engines with HF's merges")
     candidates = AUTO_TRAIN if requested == "auto" else (requested,)
     for name in candidates:
         if installed(name):
@@ -106,29 +119,82 @@ def choose_train_engine(requested: str, *, backend: str, alphabet: str, min_freq
 # -- training ---------------------------------------------------------------------------------
 Merge = tuple[bytes, bytes]
 
+#: Between two lines of a :class:`LineCorpus`: 0xFF never occurs in UTF-8, so no text holds it.
+LINE_SEPARATOR = b"\xff"
+#: Line boundaries as ``str.splitlines`` sees them (what HF's trainer is fed), in UTF-8.
+_RARE_BREAKS = re.compile(rb"[\r\x0b\x0c\x1c-\x1e]|\xc2\x85|\xe2\x80[\xa8\xa9]")
+_ANY_BREAK = re.compile(rb"\r\n|[\n\r\x0b\x0c\x1c-\x1e]|\xc2\x85|\xe2\x80[\xa8\xa9]")
 
-def train_merges(engine: str, lines: Iterable[str], n_tokens: int) -> list[Merge]:
-    """Merges (in order) that ``engine`` learns from ``lines`` for ``n_tokens`` ordinary tokens
-    (256 bytes + merges), each line pre-tokenized alone with GPT-2's regex as HF's trainer does."""
+
+@dataclass
+class LineCorpus:
+    """A corpus as one UTF-8 buffer whose lines (``str.splitlines`` boundaries, line ends kept)
+    are separated by :data:`LINE_SEPARATOR`: gigatoken trains on each line as a document, as
+    HF's trainer pre-tokenizes each line alone. One buffer, not a list of line objects, so the
+    corpus costs its size in memory once."""
+
+    data: bytes
+    separator: bytes = LINE_SEPARATOR
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> LineCorpus:
+        parts = []
+        for text in texts:
+            raw = text.encode("utf-8", "surrogatepass")
+            if _RARE_BREAKS.search(raw):
+                raw = _ANY_BREAK.sub(lambda m: m.group(0) + LINE_SEPARATOR, raw)
+            else:  # the common case, one fast replace
+                raw = raw.replace(b"\n", b"\n" + LINE_SEPARATOR)
+            parts.append(raw)
+        return cls(LINE_SEPARATOR.join(parts))
+
+    def lines(self) -> Iterator[str]:
+        """The lines again, as text (for the reference trainer when the engine's result fails)."""
+        for line in self.data.split(self.separator):
+            if line:
+                yield line.decode("utf-8", "surrogatepass")
+
+
+def train_merges(engine: str, texts: Iterable[str] | LineCorpus, n_tokens: int) -> list[Merge]:
+    """Merges (in order) that ``engine`` learns from ``texts`` for ``n_tokens`` ordinary tokens
+    (256 bytes + merges), each line pre-tokenized alone with GPT-2's regex as HF's trainer does.
+    ``texts`` are read once; rustbpe streams them, gigatoken holds them as a :class:`LineCorpus`."""
     if engine == "gigatoken":
-        return _gigatoken_merges(lines, n_tokens)
+        corpus = texts if isinstance(texts, LineCorpus) else LineCorpus.from_texts(texts)
+        return _gigatoken_merges(corpus, n_tokens)
     if engine == "rustbpe":
+        lines = texts.lines() if isinstance(texts, LineCorpus) else \
+            (line for text in texts for line in text.splitlines(keepends=True))
         return _rustbpe_merges(lines, n_tokens)
     raise TokenkitError(f"{engine!r} is not a training engine ({', '.join(TRAIN_ENGINES)})")
 
 
-def _gigatoken_merges(lines: Iterable[str], n_tokens: int) -> list[Merge]:
+def _gigatoken_merges(corpus: LineCorpus, n_tokens: int) -> list[Merge]:
     import gigatoken  # heavy: the Rust extension loads on first use
 
-    data = [line.encode("utf-8", "surrogatepass") for line in lines]
-    separator = _separator(data)
     with _quiet(1), _quiet(2):  # gigatoken prints its progress to stdout and stderr
-        _, found = gigatoken.train_bpe(separator.join(data), max(n_tokens, 256), [],
-                                       "huggingface", separator=separator)
+        _, found = gigatoken.train_bpe(corpus.data, max(n_tokens, 256), [], "huggingface",
+                                       separator=corpus.separator)
     merges = [(bytes(a), bytes(b)) for a, b in found]
-    merges = _without_unused_tail(merges, data)
+    if _may_have_run_dry(corpus, len(merges)):
+        merges = _without_unused_tail(merges, corpus)
     check_merge_order(merges)
     return merges
+
+
+def _may_have_run_dry(corpus: LineCorpus, n_merges: int) -> bool:
+    """Whether the corpus may have run out of pairs before ``n_merges`` merges.
+
+    Were every pair used up, each distinct multi-byte pre-token would be one token, all
+    different, each made by a merge: so a corpus with more distinct multi-byte pre-tokens than
+    merges cannot have run dry, and the zero-count tail (:func:`_without_unused_tail`) cannot
+    exist. Counting them is one fast pass; the encode pass it saves is slower.
+    """
+    import gigatoken  # heavy: the Rust extension loads on first use
+
+    with _quiet(1), _quiet(2):
+        words = gigatoken.gigatoken_rs.pretokenized_counts(corpus.data, separator=corpus.separator)
+    return sum(1 for word, _ in words if len(word) > 1) <= n_merges
 
 
 def check_merge_order(merges: Sequence[Merge]) -> None:
@@ -146,7 +212,7 @@ def check_merge_order(merges: Sequence[Merge]) -> None:
         known.add(a + b)
 
 
-def _without_unused_tail(merges: list[Merge], data: Sequence[bytes],
+def _without_unused_tail(merges: list[Merge], corpus: LineCorpus,
                          chunk_bytes: int = 1 << 22) -> list[Merge]:
     """``merges`` less the trailing ones no pre-token of the corpus ever used.
 
@@ -161,6 +227,7 @@ def _without_unused_tail(merges: list[Merge], data: Sequence[bytes],
 
     tokenizer = hf_tokenizer_from_merges(merges, [], 256 + len(merges) + 1)
     tok = gigatoken.Tokenizer.from_json(tokenizer.to_str())
+    data = [line for line in corpus.data.split(corpus.separator) if line]
     seen = numpy.zeros(tokenizer.get_vocab_size(), dtype=bool)
     start = 0
     while start < len(data):  # chunks keep the ids (4 bytes each, never Python ints) small
@@ -180,14 +247,6 @@ def _without_unused_tail(merges: list[Merge], data: Sequence[bytes],
             needed.update((left, right))
             last = max(last, i)
     return merges[:last + 1]
-
-
-def _separator(data: Sequence[bytes]) -> bytes:
-    """A document separator found in no line (lines are trained on one by one)."""
-    sep = b"\x00\x01tokenkit-line\x01\x00"
-    while any(sep in d for d in data):
-        sep += b"\x02"
-    return sep
 
 
 @contextmanager
@@ -297,14 +356,22 @@ class GigatokenEncoder:
             self._tok = gigatoken.Tokenizer.from_tiktoken(path, pretokenizer="gpt2",
                                                           special_tokens={})
 
-    def encode_ordinary(self, text: str) -> list[int]:
+    def encode_to_numpy(self, text: str, allowed: frozenset[str] = NO_SPECIALS) -> Any:
+        """The ids as gigatoken computes them, a ``uint32`` array (no Python list)."""
+        import numpy
+
+        if allowed:
+            return numpy.asarray(self.encode(text, allowed), dtype=numpy.uint32)
         if not text:
-            return []
+            return numpy.zeros(0, dtype=numpy.uint32)
         try:
             ids = self._tok.encode(text)
         except TypeError:  # a lone surrogate: gigatoken refuses the str
             ids = self._tok.encode(_ordinary(text))
-        return (ids if self._ids is None else self._ids[ids]).tolist()
+        return numpy.asarray(ids if self._ids is None else self._ids[ids], dtype=numpy.uint32)
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        return self.encode_to_numpy(text).tolist()
 
     def encode(self, text: str, allowed: frozenset[str] = NO_SPECIALS) -> list[int]:
         if not allowed:

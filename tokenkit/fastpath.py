@@ -43,6 +43,9 @@ class TiktokenFastPath:
                      allowed: frozenset[str] = NO_SPECIALS) -> list[list[int]]:
         return encode_many(self.encoding, texts, allowed)
 
+    def encode_to_numpy(self, text: str, allowed: frozenset[str] = NO_SPECIALS) -> Any:
+        return self.encoding.encode_to_numpy(text, allowed_special=allowed, disallowed_special=())
+
 
 def find_fast_path(vocab: Vocabulary, engine: str = "auto") -> Any:
     """The fast encoder for ``vocab`` (gigatoken or tiktoken), or None when its ids could

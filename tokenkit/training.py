@@ -24,8 +24,8 @@ from typing import Any
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.backends.sentencepiece import SentencePieceVocabulary
 from tokenkit.corpusreader import DEFAULT_TEXT_FIELD, Corpus, open_corpus
-from tokenkit.engines import (EngineChoice, EngineMismatch, choose_train_engine, hf_tokenizer_from_merges,
-                              train_merges)
+from tokenkit.engines import (EngineChoice, EngineMismatch, LineCorpus, choose_train_engine,
+                              hf_tokenizer_from_merges, train_merges)
 from tokenkit.errors import TokenkitError
 from tokenkit.fastpath import apply_fast_path
 from tokenkit.textio import Document, document_from_bytes
@@ -228,21 +228,23 @@ class _Tally:
 def training_engine(options: TrainOptions, engine: str = "auto",
                     text_bytes: int | None = None) -> EngineChoice:
     """The engine that will train ``options`` when ``engine`` is asked for (see
-    :mod:`tokenkit.engines`); the CLI prints it before training starts. A fast engine holds the
+    :mod:`tokenkit.engines`); the CLI prints it before training starts. gigatoken holds the
     whole corpus in memory, so a corpus over :data:`ENGINE_MAX_BYTES` (or of unknown size,
     e.g. stdin) streams through HF's trainer instead."""
     choice = choose_train_engine(engine, backend=options.backend, alphabet=options.alphabet,
-                                 min_frequency=options.min_frequency, vocab_size=options.vocab_size)
-    if not choice.is_reference and (text_bytes is None or text_bytes > ENGINE_MAX_BYTES):
+                                 min_frequency=options.min_frequency, vocab_size=options.vocab_size,
+                                 text_bytes=text_bytes)
+    if choice.name == "gigatoken" and (text_bytes is None or text_bytes > ENGINE_MAX_BYTES):
         size = "of unknown size" if text_bytes is None else f"of {text_bytes / 1e6:,.0f} MB"
         return EngineChoice("reference", f"{choice.name} holds the corpus in memory; a corpus "
                                          f"{size} streams through HF (over {ENGINE_MAX_BYTES >> 20} MiB)")
     return choice
 
 
-#: The largest corpus (UTF-8 bytes, or a bound on them) a fast training engine is given: the
-#: engines hold it whole, HF's trainer streams it.
-ENGINE_MAX_BYTES = 256 << 20
+#: The largest corpus (UTF-8 bytes) gigatoken is given: it holds the corpus whole, HF's trainer
+#: streams it. Both keep a table of the distinct pre-tokens, which on real text is most of the
+#: memory: 100 MB of make_big_corpus text peaks at 2.8 GB with gigatoken, 6.0 GB with HF.
+ENGINE_MAX_BYTES = 4 << 30
 
 
 def _train(texts: Iterable[str], options: TrainOptions, *, progress: bool, reachable: int | None,
@@ -257,13 +259,17 @@ def _train(texts: Iterable[str], options: TrainOptions, *, progress: bool, reach
     tally = _Tally(texts, observe_bytes=options.backend == "hf" and options.alphabet == "observed")
     started = time.perf_counter()
     if options.backend == "hf" and not choice.is_reference:
-        lines = list(_lines(tally))  # the engine holds the corpus (it is at most ENGINE_MAX_BYTES)
-        _check_nonempty(tally, names)
+        # gigatoken holds the corpus (at most ENGINE_MAX_BYTES) as one buffer; rustbpe streams it
+        corpus = LineCorpus.from_texts(tally) if choice.name == "gigatoken" else tally
+        if isinstance(corpus, LineCorpus):
+            _check_nonempty(tally, names)  # before the engine sees an empty buffer
         try:
-            vocab, stats = _train_engine(lines, options, choice.name)
+            vocab, stats = _train_engine(corpus, options, choice.name)
         except EngineMismatch as e:  # the engine's merges fail a check: HF trains instead
+            assert isinstance(corpus, LineCorpus)  # only gigatoken's merges are checked
             choice = EngineChoice("reference", f"{choice.name} failed a check ({e}); HF trained")
-            vocab, stats = _train_hf(_Tally(lines, observe_bytes=False), options, progress)
+            vocab, stats = _train_hf(_Tally(corpus.lines(), observe_bytes=False), options, progress)
+        _check_nonempty(tally, names)
     elif options.backend == "hf":
         vocab, stats = _train_hf(tally, options, progress)
         _check_nonempty(tally, names)  # known only once the stream has been read
@@ -344,18 +350,12 @@ def _hf_batches(texts: Iterable[str]) -> Iterator[list[str]]:
         yield batch
 
 
-def _lines(texts: Iterable[str]) -> Iterator[str]:
-    """Each text's lines, line ends kept: what HF's trainer pre-tokenizes one at a time."""
-    for text in texts:
-        yield from text.splitlines(keepends=True)
-
-
-def _train_engine(lines: list[str], options: TrainOptions,
+def _train_engine(texts: Iterable[str] | LineCorpus, options: TrainOptions,
                   engine: str) -> tuple[Vocabulary, dict[str, Any]]:
     """A fast engine's merges in the tokenizer.json HF's trainer would write (same checks)."""
     specials = list(options.special_tokens)
     _check_minimum(options, 256)
-    merges = train_merges(engine, lines, options.vocab_size - len(specials))
+    merges = train_merges(engine, texts, options.vocab_size - len(specials))
     tokenizer = hf_tokenizer_from_merges(merges, specials, options.vocab_size)
     kept = len(json.loads(tokenizer.to_str())["model"]["merges"])
     return HFVocabulary(tokenizer), {"merges": kept, "alphabet_size": 256}

@@ -20,11 +20,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from tokenkit.atomic import atomic_directory
 from tokenkit.errors import TokenkitError
 from tokenkit.ownership import check_replaceable
+
+if TYPE_CHECKING:
+    import numpy as np
 
 METADATA_FILE = "tokenkit.json"
 HF_FILE = "tokenizer.json"
@@ -133,6 +136,16 @@ class Vocabulary(ABC):
     @abstractmethod
     def encode_ordinary(self, text: str) -> list[int]:
         """Token ids for ``text`` with every character ordinary text (no special ids, ever)."""
+
+    def encode_to_numpy(self, text: str, *, allowed_special: AllowedSpecial = NO_SPECIALS,
+                        disallowed_special: AllowedSpecial = NO_SPECIALS) -> np.ndarray:
+        """:meth:`encode`'s ids as a ``uint32`` numpy array (tiktoken's name for it). An engine
+        that computes the ids as an array hands it over without building a Python list, which
+        for millions of tokens costs more than the encoding (``gptcore prepare`` uses this)."""
+        import numpy as np  # heavy-ish: most callers of tokenkit never need it
+
+        return np.asarray(self.encode(text, allowed_special=allowed_special,
+                                      disallowed_special=disallowed_special), dtype=np.uint32)
 
     def encode_batch(self, texts: Sequence[str], *, allowed_special: AllowedSpecial = NO_SPECIALS,
                      disallowed_special: AllowedSpecial = NO_SPECIALS) -> list[list[int]]:

@@ -254,3 +254,20 @@ def test_offsets_match_tiktoken_for_tokens_cut_inside_characters(tt_vocab, data)
                 tt_vocab.decode_with_offsets(part)
         else:
             assert tt_vocab.decode_with_offsets(part) == want
+
+
+@PROPS
+@given(text=MIXED, allow=st.booleans())
+def test_encode_to_numpy_is_encode_as_a_uint32_array(any_vocab, text, allow):
+    """Every backend and engine: the array holds exactly :meth:`encode`'s ids (``gptcore prepare``
+    writes shards from it), specials read from the text only when allowed."""
+    allowed = "all" if allow else frozenset()
+    ids = any_vocab.encode_to_numpy(text, allowed_special=allowed)
+    assert ids.dtype == "uint32" and ids.ndim == 1
+    assert ids.tolist() == any_vocab.encode(text, allowed_special=allowed)
+
+
+@pytest.mark.parametrize("surrogate", ["\ud800", "ok \udfff"])
+def test_encode_to_numpy_refuses_a_lone_surrogate(any_vocab, surrogate):
+    with pytest.raises(TokenkitError, match="lone surrogate"):
+        any_vocab.encode_to_numpy(surrogate)

@@ -243,17 +243,49 @@ def test_an_engines_vocabulary_loads_and_encodes_the_same_everywhere(tmp_path):
         "gigatoken"
 
 
-def test_auto_trains_large_vocabularies_with_hf():
-    """gigatoken slows down past a few thousand merges (docs/engines.md): auto leaves those to HF."""
-    small = engines.choose_train_engine("auto", backend="hf", alphabet="bytes", min_frequency=0,
-                                        vocab_size=engines.AUTO_GIGATOKEN_MAX_VOCAB)
-    large = engines.choose_train_engine("auto", backend="hf", alphabet="bytes", min_frequency=0,
-                                        vocab_size=engines.AUTO_GIGATOKEN_MAX_VOCAB + 1)
-    named = engines.choose_train_engine("gigatoken", backend="hf", alphabet="bytes",
-                                        min_frequency=0, vocab_size=32000)
-    assert small.name == ("gigatoken" if engines.installed("gigatoken") else "reference")
-    assert large.name == "reference" and "HF is faster" in large.reason
-    assert named.name == ("gigatoken" if engines.installed("gigatoken") else "reference")
+def test_auto_trains_large_vocabularies_on_small_corpora_with_hf():
+    """gigatoken slows down as merges reach low, tied counts (docs/engines.md): auto leaves a
+    large vocabulary to HF unless the corpus is big enough for the counts to stay high."""
+    def choose(engine="auto", vocab=engines.AUTO_GIGATOKEN_MAX_VOCAB, text_bytes=None):
+        return engines.choose_train_engine(engine, backend="hf", alphabet="bytes", min_frequency=0,
+                                           vocab_size=vocab, text_bytes=text_bytes)
+
+    fast = "gigatoken" if engines.installed("gigatoken") else "reference"
+    large = engines.AUTO_GIGATOKEN_MAX_VOCAB + 1
+    enough = engines.AUTO_GIGATOKEN_BYTES_PER_TOKEN * 32000
+    assert choose().name == fast
+    assert choose(vocab=large).name == "reference" and "HF is faster" in choose(vocab=large).reason
+    assert choose(vocab=32000, text_bytes=enough - 1).name == "reference"
+    assert "32.8 MB" in choose(vocab=32000, text_bytes=enough - 1).reason
+    assert choose(vocab=32000, text_bytes=enough).name == fast
+    assert choose("gigatoken", vocab=32000).name == fast
+
+
+@given(st.lists(st.text(st.sampled_from(list("ab \n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029é")),
+                        max_size=12), max_size=5))
+def test_a_line_corpus_holds_the_lines_hfs_trainer_is_fed(texts):
+    """gigatoken must see the lines HF's trainer sees: ``str.splitlines`` of each text."""
+    corpus = engines.LineCorpus.from_texts(texts)
+    assert list(corpus.lines()) == [line for t in texts for line in t.splitlines(keepends=True)]
+
+
+@needs_gigatoken
+def test_gigatoken_matches_hf_across_every_line_break_and_text_boundary():
+    texts = ["one\rtwo\r\nthree\x0bfour\x0cfive\x1csix\x85seven\u2028eight\u2029nine  ",
+             "  ten\n\n  eleven\n", "no newline at the end", "  twelve"] * 3
+    ref = train_from_texts(texts, 300, engine="reference")
+    fast = train_from_texts(texts, 300, engine="gigatoken")
+    assert fast.summary["engine"] == "gigatoken"
+    assert hf_json(fast.vocabulary) == hf_json(ref.vocabulary)
+
+
+@needs_gigatoken
+def test_the_run_dry_check_sees_both_cases():
+    """Few distinct pre-tokens: the corpus may run out of pairs (the tail is trimmed by an encode
+    pass); many: it cannot, and the pass is skipped. Both paths give HF's merges (tests above)."""
+    assert engines._may_have_run_dry(engines.LineCorpus.from_texts(["ab" * 3]), 10_000)
+    many = engines.LineCorpus.from_texts([corpus_text("tinyshakespeare.txt")])
+    assert not engines._may_have_run_dry(many, 1500)
 
 
 # -- the command line -------------------------------------------------------------------------
@@ -291,3 +323,20 @@ def test_gigatoken_encodes_the_same_from_many_threads():
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(fast.encode, texts))
     assert got == [ref.encode(t) for t in texts]
+
+
+@pytest.mark.parametrize("engine", ["reference", "gigatoken"])
+def test_encode_to_numpy_through_each_engine(trained, engine):
+    """The array path of each engine gives encode's ids (the reference's through tiktoken's own
+    ``encode_to_numpy``), specials allowed or not."""
+    if engine == "gigatoken" and not engines.installed("gigatoken"):
+        pytest.skip("gigatoken is not installed")
+    vocab = apply_fast_path(train_from_texts([corpus_text("taylorswift.txt")], 1500,
+                                             special_tokens=SPECIALS, engine="reference").vocabulary,
+                            engine)
+    text = corpus_text("taylorswift.txt")[:20_000] + " <pad> <|endoftext|> 🥺"
+    for allowed in (frozenset(), "all"):
+        ids = vocab.encode_to_numpy(text, allowed_special=allowed)
+        assert ids.dtype == "uint32"
+        assert ids.tolist() == vocab.encode(text, allowed_special=allowed)
+    assert vocab.encode_engine == engine.replace("reference", "tiktoken")

@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from tokenkit.backends.fastslot import FastPathSlot
 from tokenkit.bytelevel import token_to_bytes
 from tokenkit.errors import TokenkitError, one_line
 from tokenkit.filecheck import checked_file
-from tokenkit.vocabulary import HF_FILE, NO_SPECIALS, AllowedSpecial, Vocabulary, check_text
+from tokenkit.vocabulary import HF_FILE, NO_SPECIALS, AllowedSpecial, check_text
 
 
 class FastEncoder(Protocol):
@@ -28,7 +29,7 @@ class FastEncoder(Protocol):
 FastPathFinder = Callable[["HFVocabulary"], "FastEncoder | None"]
 
 
-class HFVocabulary(Vocabulary):
+class HFVocabulary(FastPathSlot):
     """A ``tokenizers.Tokenizer`` (byte-level BPE when trained by tokenkit).
 
     Encoding goes through a fast path when one is attached and provably gives the same ids:
@@ -40,16 +41,13 @@ class HFVocabulary(Vocabulary):
     """
 
     backend = "hf"
-    use_fast: bool = True
 
     def __init__(self, tokenizer: Any, metadata: dict[str, Any] | None = None, *,
                  fast_path: FastPathFinder | None = None) -> None:
         super().__init__(metadata)
         tokenizer.encode_special_tokens = True  # specials in text are text (see class doc)
         self.tokenizer = tokenizer
-        self.fast_path_finder = fast_path
-        self._fast: FastEncoder | None = None
-        self._fast_checked = False
+        self.attach_fast_path(fast_path)
         spec = json.loads(tokenizer.to_str())
         decoder = spec.get("decoder") or {}
         self.byte_level = decoder.get("type") == "ByteLevel" or (
@@ -59,21 +57,6 @@ class HFVocabulary(Vocabulary):
         unk = (spec.get("model") or {}).get("unk_token")
         self._unk_id = tokenizer.token_to_id(unk) if unk else None
         self._size = tokenizer.get_vocab_size(with_added_tokens=True)
-
-    def attach_fast_path(self, finder: FastPathFinder | None) -> None:
-        """Use ``finder(self)``'s encoder (looked up on the next encode) instead of HF's."""
-        self.fast_path_finder = finder
-        self._fast = None
-        self._fast_checked = False
-
-    def fast_encoder(self) -> FastEncoder | None:
-        """The attached fast encoder, or None (none attached, none exists, or ``use_fast`` off)."""
-        if not self.use_fast or self.fast_path_finder is None:
-            return None
-        if not self._fast_checked:
-            self._fast = self.fast_path_finder(self)
-            self._fast_checked = True
-        return self._fast
 
     @property
     def encode_engine(self) -> str:

@@ -11,14 +11,15 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tokenkit.backends.fastslot import FastPathSlot
 from tokenkit.bytelevel import bytes_to_token, char_to_byte
 from tokenkit.errors import TokenkitError, one_line
 from tokenkit.filecheck import MAX_MANIFEST, checked_file
-from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, Vocabulary, check_text
+from tokenkit.vocabulary import NO_SPECIALS, AllowedSpecial, check_text
 
 if TYPE_CHECKING:
     import tiktoken
@@ -59,7 +60,7 @@ def encode_many(encoding: tiktoken.Encoding, texts: Sequence[str],
     return [ids for part in parts for ids in part]
 
 
-class TiktokenVocabulary(Vocabulary):
+class TiktokenVocabulary(FastPathSlot):
     """A ``tiktoken.Encoding``: byte-level BPE with ranks as ids and a split regex."""
 
     backend = "tiktoken"
@@ -74,25 +75,6 @@ class TiktokenVocabulary(Vocabulary):
             encoding.max_token_value + 1 == ordinary + len(self._specials)) else frozenset(
             set(range(encoding.n_vocab)) - set(encoding._mergeable_ranks.values())
             - set(self._specials.values()))
-        self.fast_path_finder: Callable[[TiktokenVocabulary], Any] | None = None
-        self._fast: Any = None
-        self._fast_checked = False
-
-    def attach_fast_path(self, finder: Callable[[TiktokenVocabulary], Any] | None) -> None:
-        """Encode with ``finder(self)``'s engine (looked up on the next encode; None: tiktoken).
-        :func:`tokenkit.fastpath.apply_fast_path` attaches it; this class never looks for it."""
-        self.fast_path_finder = finder
-        self._fast = None
-        self._fast_checked = False
-
-    def fast_encoder(self) -> Any:
-        """The attached engine proven to give this encoding's ids, or None (tiktoken runs)."""
-        if self.fast_path_finder is None:
-            return None
-        if not self._fast_checked:
-            self._fast = self.fast_path_finder(self)
-            self._fast_checked = True
-        return self._fast
 
     @property
     def encode_engine(self) -> str:
