@@ -27,7 +27,7 @@ _LINE_SAFE_PATTERNS = frozenset({
 
 @dataclass(frozen=True)
 class Encoder:
-    encode: Callable[[str], list[int]]
+    encode: Callable[[str], Any]  # ordinary text -> ids (a uint32 array)
     split_lines: bool
     description: str
 
@@ -57,9 +57,9 @@ def make_encoder(vocab: tokenkit.Vocabulary) -> Encoder:
         # batch on 2 cores), whose ids tokenkit's tests prove equal to tiktoken's
         lines = getattr(enc, "_pat_str", None) in _LINE_SAFE_PATTERNS
         engine = getattr(vocab, "encode_engine", "tiktoken")
-        return Encoder(vocab.encode_ordinary, lines,
+        return Encoder(vocab.encode_to_numpy, lines,
                        f"{engine} encode_ordinary ({'line chunks' if lines else 'whole documents'})")
-    return Encoder(vocab.encode_ordinary, False, f"{vocab.backend} encode_ordinary (whole documents)")
+    return Encoder(vocab.encode_to_numpy, False, f"{vocab.backend} encode_ordinary (whole documents)")
 
 
 def eot_id(vocab: tokenkit.Vocabulary) -> int | None:

@@ -82,7 +82,7 @@ class Pipeline:
         self.pending: deque[tuple[SplitWriter, Future[np.ndarray] | np.ndarray]] = deque()
 
     def _encode(self, text: str) -> np.ndarray:
-        ids = np.array(self.encoder.encode(text), dtype=np.uint32)
+        ids = np.asarray(self.encoder.encode(text), dtype=np.uint32)
         if ids.size and int(ids.max()) >= self.vocab_size:
             raise GptcoreError(f"the vocabulary produced id {int(ids.max())}, outside its size "
                                f"{self.vocab_size}")
