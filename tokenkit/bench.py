@@ -4,7 +4,9 @@ Returns data only (:class:`BenchResult`); the ``bench`` command renders it. Ever
 encodes each whole document once (all counts come from that pass, so they cannot depend on
 chunking) and once more as a batch of chunks cut only where GPT-style pre-tokenizers cut
 anyway (the batched throughput; its token total is checked against the whole). Round-trip
-fidelity encodes and decodes each line on its own.
+fidelity encodes and decodes each line on its own, except where it is implied: a byte-level
+BPE whose alphabet holds all 256 bytes encodes any text as a segmentation of its UTF-8 bytes,
+so every line comes back exactly when the whole text's bytes do (:func:`byte_complete`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 from pathlib import Path
 
 from tokenkit import metrics
 from tokenkit.atomic import atomic_file
 from tokenkit.backends.hf import HFVocabulary
+from tokenkit.backends.tiktoken import TiktokenVocabulary
 from tokenkit.errors import TokenkitError
 from tokenkit.specs import load_vocabulary
 from tokenkit.corpusreader import DEFAULT_TEXT_FIELD, read_corpus_text
@@ -130,12 +134,15 @@ def measure(vocab: Vocabulary, corpus: Corpus, *, label: str, fast_path: bool = 
     batch = vocab.encode_batch(chunks, **allow)
     batch_s = time.perf_counter() - start
     lines = text.splitlines(keepends=True)
-    decoded = _decode_batch(vocab, vocab.encode_batch(lines, **allow))
+    complete = byte_complete(vocab)
+    if complete is not None and complete.decode_bytes(ids) == text.encode("utf-8"):
+        rt = metrics.RoundTrip(len(lines), len(lines), 0, ())
+    else:
+        rt = metrics.round_trip(lines, _decode_batch(vocab, vocab.encode_batch(lines, **allow)))
 
     bits = metrics.bits_report_from_ids(text, ids, vocab.vocab_size)
     counts = metrics.unigram_counts(ids)
     entropy = metrics.shannon_entropy(counts)
-    rt = metrics.round_trip(lines, decoded)
     mb = bits.utf8_bytes / 1e6
     return BenchRow(
         vocab=label, corpus=corpus.name, backend=vocab.backend, vocab_size=vocab.vocab_size,
@@ -155,6 +162,22 @@ def measure(vocab: Vocabulary, corpus: Corpus, *, label: str, fast_path: bool = 
         encode_batch_seconds=batch_s, encode_batch_mb_s=mb / batch_s if batch_s else math.inf,
         batch_counts_match=sum(map(len, batch)) == bits.n_tokens, fast_path=fast_path,
         encode_engine="" if vocab.encode_engine in ("hf", vocab.backend) else vocab.encode_engine)
+
+
+def byte_complete(vocab: Vocabulary) -> Any:
+    """The tiktoken encoding ``vocab`` encodes through (its own, or its fast path proven to give
+    its ids) when it has all 256 one-byte tokens, else None. Such an encoding turns any text
+    into a segmentation of its UTF-8 bytes, so each line decodes back exactly whenever the
+    whole text's ids give back the whole text's bytes."""
+    if isinstance(vocab, TiktokenVocabulary):
+        enc = vocab.encoding
+    elif isinstance(vocab, HFVocabulary):
+        enc = vocab.fast_encoding()
+    else:
+        return None
+    if enc is None or not all(bytes([b]) in enc._mergeable_ranks for b in range(256)):
+        return None
+    return enc
 
 
 def measure_parity(vocab: Vocabulary, texts: dict[str, str]) -> tuple[dict[str, int], dict[str, float]]:

@@ -37,10 +37,27 @@ def token_to_bytes(token: str) -> bytes:
     >>> token_to_bytes("Ġcat"), token_to_bytes(bytes_to_token("猫".encode())).decode()
     (b' cat', '猫')
     """
-    table = char_to_byte()
-    return bytes(table[c] for c in token)
+    data = token.translate(_stand_in_to_latin1())  # C speed: vocabularies hold 100k tokens
+    try:
+        return data.encode("latin-1")
+    except UnicodeEncodeError as e:
+        raise KeyError(token[e.start]) from None
 
 
 def bytes_to_token(data: bytes) -> str:
-    table = byte_to_char()
-    return "".join(table[b] for b in data)
+    return data.decode("latin-1").translate(_latin1_to_stand_in())
+
+
+@lru_cache(maxsize=1)
+def _stand_in_to_latin1() -> dict[int, str]:
+    """``str.translate`` table: each stand-in to the Latin-1 character of its byte, and every
+    Latin-1 character that is no stand-in to U+FFFF (which Latin-1 cannot encode: a KeyError)."""
+    table = {ord(c): chr(b) for c, b in char_to_byte().items()}
+    for code in range(256):
+        table.setdefault(code, "\uffff")
+    return table
+
+
+@lru_cache(maxsize=1)
+def _latin1_to_stand_in() -> dict[int, str]:
+    return {b: c for b, c in byte_to_char().items()}

@@ -7,12 +7,11 @@ Used by the fast path (:mod:`tokenkit.fastpath`), by ``tiktoken:PATH`` specs and
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from tokenkit.backends.hf import HFVocabulary
 from tokenkit.backends.tiktoken import GPT2_PATTERN, TiktokenVocabulary
-from tokenkit.bytelevel import bytes_to_token, char_to_byte
+from tokenkit.bytelevel import bytes_to_token, token_to_bytes
 from tokenkit.errors import TokenkitError
 from tokenkit.vocabulary import Vocabulary
 
@@ -35,7 +34,7 @@ def tiktoken_form(vocab: Vocabulary, *, check_tokens: bool = True) -> tiktoken.E
         raise TokenkitError(f"vocabulary {vocab.name} ({vocab.backend}) is not a byte-level BPE; "
                             "only HF byte-level BPE converts to tiktoken")
     name = vocab.name
-    spec = json.loads(vocab.tokenizer.to_str())
+    spec = vocab.tokenizer_spec()
     model = spec.get("model") or {}
     if model.get("type") != "BPE":
         raise TokenkitError(f"vocabulary {name}: model is {model.get('type')}, not BPE")
@@ -55,14 +54,13 @@ def tiktoken_form(vocab: Vocabulary, *, check_tokens: bool = True) -> tiktoken.E
             raise TokenkitError(f"vocabulary {name}: added token {added.get('content')!r} "
                                 "strips whitespace; tiktoken specials cannot")
 
-    table = char_to_byte()
     added_ids = {a["id"] for a in spec.get("added_tokens") or []}
     ranks: dict[bytes, int] = {}
     for token, tid in model.get("vocab", {}).items():
         if tid in added_ids:
             continue
         try:
-            data = bytes(table[c] for c in token)
+            data = token_to_bytes(token)
         except KeyError:
             raise TokenkitError(f"vocabulary {name}: token {token!r} is not byte-level") from None
         if data in ranks:
@@ -78,7 +76,7 @@ def tiktoken_form(vocab: Vocabulary, *, check_tokens: bool = True) -> tiktoken.E
     for merge in model.get("merges", []):
         left, right = merge.split(" ", 1) if isinstance(merge, str) else merge
         tid = model["vocab"].get(left + right)
-        data = bytes(table[c] for c in left + right)
+        data = token_to_bytes(left + right)
         if tid is None or tid <= last:
             raise TokenkitError(f"vocabulary {name}: merge order differs from id order at "
                                 f"{left!r} + {right!r}; tiktoken merges by id")

@@ -156,3 +156,48 @@ def test_bench_errors_are_one_line(vocab_dirs, tmp_path):
     assert res.exit_code != 0
     assert res.output.strip().splitlines() == [res.output.strip()]
     assert "unknown tiktoken encoding 'nope'" in res.output
+
+
+def test_round_trip_is_the_same_when_implied_or_checked_line_by_line(vocab_dirs, tmp_path, monkeypatch):
+    """The per-line pass is skipped only where the whole text's bytes imply it (byte_complete):
+    every column of every row equals the line-by-line answer, a lossy vocabulary included."""
+    import tokenkit.bench as bench
+
+    lossy = tmp_path / "observed"
+    train_from_texts(["plain lowercase text only\n" * 20], 300,
+                     alphabet="observed").vocabulary.save(lossy)
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(MIXED_TEXT + "\nCapitals and 🥺 the lossy one drops\n", encoding="utf-8")
+    specs = [str(vocab_dirs[0]), str(vocab_dirs[1]), str(lossy)]
+    fast = run_bench(specs, [str(corpus)])
+    monkeypatch.setattr(bench, "byte_complete", lambda vocab: None)
+    slow = run_bench(specs, [str(corpus)])
+    timing = {"encode_seconds", "encode_mb_s", "encode_batch_seconds", "encode_batch_mb_s"}
+    strip = [{k: v for k, v in vars(r).items() if k not in timing} for r in fast.rows]
+    assert strip == [{k: v for k, v in vars(r).items() if k not in timing} for r in slow.rows]
+    assert any(r.lost_characters for r in slow.rows)  # the lossy one really was checked
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=60).filter(lambda t: t.isprintable() or "\n" in t))
+def test_a_byte_complete_vocabulary_gives_back_every_line(text):
+    """The premise of skipping the per-line pass: any text, line by line, comes back exactly."""
+    from tokenkit.bench import byte_complete
+
+    vocab = _trained_byte_level()
+    assert byte_complete(vocab) is not None
+    for line in text.splitlines(keepends=True):
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            continue  # a lone surrogate is refused, not encoded
+        assert vocab.decode(vocab.encode(line)) == line
+
+
+_BYTE_LEVEL: list = []
+
+
+def _trained_byte_level():
+    if not _BYTE_LEVEL:
+        _BYTE_LEVEL.append(train_from_texts([MIXED_TEXT], 400).vocabulary)
+    return _BYTE_LEVEL[0]

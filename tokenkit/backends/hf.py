@@ -49,6 +49,7 @@ class HFVocabulary(FastPathSlot):
         self.tokenizer = tokenizer
         self.attach_fast_path(fast_path)
         spec = json.loads(tokenizer.to_str())
+        self._spec: dict[str, Any] | None = spec  # parsed once: 50k-token vocabularies are slow to parse
         decoder = spec.get("decoder") or {}
         self.byte_level = decoder.get("type") == "ByteLevel" or (
             (spec.get("pre_tokenizer") or {}).get("type") == "ByteLevel")
@@ -57,6 +58,12 @@ class HFVocabulary(FastPathSlot):
         unk = (spec.get("model") or {}).get("unk_token")
         self._unk_id = tokenizer.token_to_id(unk) if unk else None
         self._size = tokenizer.get_vocab_size(with_added_tokens=True)
+
+    def tokenizer_spec(self) -> dict[str, Any]:
+        """``tokenizer.json`` as parsed when this vocabulary was built (do not modify it)."""
+        if self._spec is None:
+            self._spec = json.loads(self.tokenizer.to_str())
+        return self._spec
 
     @property
     def encode_engine(self) -> str:
