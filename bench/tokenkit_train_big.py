@@ -28,7 +28,7 @@ from pathlib import Path
 from bench.tokenkit_engines import fmt, run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
+RESULTS = ROOT / "bench" / "results" / "big-corpus"  # make_big_corpus.py's default --out
 
 RAW_HF = """
 import itertools, sys
@@ -49,7 +49,7 @@ tok.save(out + "/tokenizer.json")
 
 
 def big_corpus(megabytes: int) -> Path:
-    """``bench/results/big-<N>MB.txt``, built by make_big_corpus when absent."""
+    """``bench/results/big-corpus/big-<N>MB.txt``, built by make_big_corpus when absent."""
     path = RESULTS / f"big-{megabytes}MB.txt"
     if not path.is_file():
         subprocess.run([sys.executable, "-m", "bench.make_big_corpus", "--size", f"{megabytes}MB",
