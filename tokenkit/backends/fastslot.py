@@ -43,9 +43,8 @@ class FastPathSlot(Vocabulary):
 
     def encode_to_numpy(self, text: str, *, allowed_special: AllowedSpecial = NO_SPECIALS,
                         disallowed_special: AllowedSpecial = NO_SPECIALS) -> np.ndarray:
-        allowed = self.check_specials(text, allowed_special, disallowed_special)
         to_numpy = getattr(self.fast_encoder(), "encode_to_numpy", None)
-        if to_numpy is None:
+        if to_numpy is None:  # the list path, which checks the text itself
             return super().encode_to_numpy(text, allowed_special=allowed_special,
                                            disallowed_special=disallowed_special)
-        return to_numpy(text, allowed)
+        return to_numpy(text, self.check_specials(text, allowed_special, disallowed_special))
