@@ -16,6 +16,7 @@ import io
 import json
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -335,19 +336,84 @@ def _normalise(options: dict[str, Any]) -> dict[str, Any]:
 HF_BATCH_CHARS = 1 << 15
 
 
+#: Lines longer than this (characters) reach HF's trainer in pieces cut where GPT-2's
+#: pre-tokenizer cuts anyway (:func:`split_at_pretoken_boundaries`): HF keeps per-byte offsets
+#: for every item it pre-tokenizes, ~75 bytes of memory per byte (1.5 GB for one 20 MB line).
+HF_MAX_ITEM_CHARS = 1 << 16
+
+
 def _hf_batches(texts: Iterable[str]) -> Iterator[list[str]]:
     """Each text's lines (line ends kept), in batches: HF pre-tokenizes every item apart, so
-    the batching does not change what it counts."""
+    the batching does not change what it counts. A long line goes in pieces that pre-tokenize
+    to the same words (:func:`split_at_pretoken_boundaries`), so the counts do not change."""
     batch: list[str] = []
     size = 0
     for text in texts:
-        batch.extend(text.splitlines(keepends=True))
+        for line in text.splitlines(keepends=True):
+            if len(line) > HF_MAX_ITEM_CHARS:
+                batch.extend(split_at_pretoken_boundaries(line, HF_MAX_ITEM_CHARS))
+            else:
+                batch.append(line)
         size += len(text)
         if size >= HF_BATCH_CHARS:
             yield batch
             batch, size = [], 0
     if batch:
         yield batch
+
+
+def split_at_pretoken_boundaries(line: str, target: int) -> list[str]:
+    """``line`` in pieces of about ``target`` characters whose GPT-2 pre-tokens, piece by
+    piece, are the line's own: a piece ends only where the pre-tokenizer would end a word
+    whatever follows (see :func:`_safe_cut`). A line without such a place stays whole."""
+    pieces, start = [], 0
+    while len(line) - start > target:
+        cut = _safe_cut(line, start + target, max(start + 1, start + target // 2))
+        if cut is None:  # nothing safe in the window: look further on
+            cut = _safe_cut_after(line, start + target)
+            if cut is None:
+                break
+        pieces.append(line[start:cut])
+        start = cut
+    pieces.append(line[start:])
+    return pieces
+
+
+def _safe_cut(line: str, end: int, low: int) -> int | None:
+    """The last safe cut in ``line[low:end]``, or None."""
+    for i in range(end, low - 1, -1):
+        if _is_safe_cut(line, i):
+            return i
+    return None
+
+
+def _safe_cut_after(line: str, start: int) -> int | None:
+    for i in range(start, len(line)):
+        if _is_safe_cut(line, i):
+            return i
+    return None
+
+
+def _is_safe_cut(line: str, i: int) -> bool:
+    r"""Whether GPT-2's regex (``'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+|
+    ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+``) ends a word between ``line[i-1]`` and ``line[i]``
+    and matches the text before ``i`` the same without what follows. It has no look-behind, so
+    the text after ``i`` pre-tokenizes alone as it does in the line; the only look-ahead is
+    after white space, never the character before a cut here. Safe: a letter or digit before a
+    space (U+0020); a letter before punctuation (category P), punctuation other than ``'``
+    (which starts ``'s``...) before a letter. Each ends a run the next character cannot extend.
+    """
+    if i <= 0 or i >= len(line):
+        return False
+    before, after = unicodedata.category(line[i - 1])[0], line[i]
+    if after == " ":
+        return before in "LN"
+    after_kind = unicodedata.category(after)[0]
+    if before == "L":
+        return after_kind == "P"
+    if before == "P":
+        return after_kind == "L" and line[i - 1] != "'"
+    return False
 
 
 def _train_engine(texts: Iterable[str] | LineCorpus, options: TrainOptions,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import corpus_text
 from tests.tokenkit.helpers import MIXED_TEXT
 from tokenkit import load
 from tokenkit.errors import TokenkitError
-from tokenkit.training import TrainOptions, default_output_name, train_from_texts
+from tokenkit.training import (TrainOptions, default_output_name, split_at_pretoken_boundaries,
+                               train_from_texts)
 
 
 def test_special_tokens_are_counted_inside_the_vocab_size() -> None:
@@ -100,3 +103,45 @@ def test_default_output_names() -> None:
     assert default_output_name(["data/x.txt"], TrainOptions(800, alphabet="observed")) == "x-observed-800"
     assert default_output_name(["-"], TrainOptions(800, backend="sentencepiece", model_type="unigram")) == \
         "stdin-sp-unigram-800"
+
+
+# -- long lines reach HF's trainer in pieces that pre-tokenize the same ----------------------
+_PIECES_ALPHABET = st.sampled_from(list("ab Zé1٣ \t\u3000\xa0'.,!?-。、「」吾輩は猫ネコ\u0301😀\n")
+                                   + ["'s", "'re", " '", "  ", "a1", "1a"])
+
+
+def _pretokens(text: str) -> list[str]:
+    from tokenizers import pre_tokenizers
+
+    pre = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    return [word for word, _ in pre.pre_tokenize_str(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(_PIECES_ALPHABET, min_size=1, max_size=60), target=st.integers(1, 12))
+def test_long_line_pieces_pre_tokenize_like_the_line(parts: list[str], target: int) -> None:
+    """HF's own pre-tokenizer is the oracle: the pieces' words, in order, are the line's."""
+    line = "".join(parts)
+    pieces = split_at_pretoken_boundaries(line, target)
+    assert "".join(pieces) == line
+    assert [w for piece in pieces for w in _pretokens(piece)] == _pretokens(line)
+
+
+def test_long_line_is_cut_and_every_cut_is_safe() -> None:
+    line = ("吾輩は猫である。名前はまだ無い。" * 50) + ("It's a cat, 42 times! " * 50) + "a" * 5000
+    pieces = split_at_pretoken_boundaries(line, 64)
+    assert len(pieces) > 20  # both scripts give cuts; the run of 'a' stays whole
+    assert pieces[-1].endswith("a" * 5000)
+    assert [w for piece in pieces for w in _pretokens(piece)] == _pretokens(line)
+
+
+def test_a_line_longer_than_hf_takes_whole_trains_the_same_merges(monkeypatch) -> None:
+    """The same vocabulary whether HF gets the long line whole or in pieces."""
+    import tokenkit.training as training
+
+    text = corpus_text("tinyshakespeare")[:300_000].replace("\n", " ") + "\n"
+    assert len(text) > training.HF_MAX_ITEM_CHARS
+    cut = train_from_texts([text], 1000, engine="reference").vocabulary
+    monkeypatch.setattr(training, "HF_MAX_ITEM_CHARS", 10 ** 9)
+    whole = train_from_texts([text], 1000, engine="reference").vocabulary
+    assert cut.tokenizer.to_str() == whole.tokenizer.to_str()
