@@ -13,6 +13,8 @@ Run (``--sizes`` in MB; 100 MB takes ~8 minutes at 3 repeats on 2 cores, HF need
 
     python -m bench.tokenkit_train_big --sizes 100 --repeats 3
     python -m bench.tokenkit_train_big --sizes 100,300 --repeats 1 --vocab 32000
+    python -m bench.tokenkit_train_big --sizes 100,1000 --no-reference \\
+        --sources tinyshakespeare,taylorswift,the-verdict,multilingual   # no Japanese novel
 """
 
 from __future__ import annotations
@@ -48,12 +50,15 @@ tok.save(out + "/tokenizer.json")
 """
 
 
-def big_corpus(megabytes: int) -> Path:
-    """``bench/results/big-corpus/big-<N>MB.txt``, built by make_big_corpus when absent."""
-    path = RESULTS / f"big-{megabytes}MB.txt"
+def big_corpus(megabytes: int, sources: str | None = None) -> Path:
+    """``bench/results/big-corpus/big-<N>MB.txt`` (``big-<N>MB-<sources>.txt`` when drawn from
+    some of the shipped corpora only), built by make_big_corpus when absent."""
+    stem = f"big-{megabytes}MB" + (f"-{sources.replace(',', '+')}" if sources else "")
+    path = RESULTS / f"{stem}.txt"
     if not path.is_file():
         subprocess.run([sys.executable, "-m", "bench.make_big_corpus", "--size", f"{megabytes}MB",
-                        "--formats", "txt", "--out", str(RESULTS)], check=True, cwd=ROOT)
+                        "--formats", "txt", "--out", str(RESULTS), "--name", stem,
+                        *(["--sources", sources] if sources else [])], check=True, cwd=ROOT)
     return path
 
 
@@ -68,6 +73,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-reference", action="store_true",
                         help="skip `tokenkit train --engine reference` (it runs as long as raw HF)")
+    parser.add_argument("--sources", default=None,
+                        help="make_big_corpus --sources (default: all shipped corpora, ~43%% "
+                             "Japanese); e.g. tinyshakespeare,taylorswift,the-verdict,multilingual")
     args = parser.parse_args()
     tk = str(Path(sys.executable).with_name("tokenkit"))
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, vocab {args.vocab}, "
@@ -75,7 +83,7 @@ def main() -> None:
     print("| corpus | variant | wall s | peak RSS MiB | wall vs raw HF | RSS vs raw HF | merges = HF's |")
     print("|---|---|---|---|---|---|---|")
     for size in (int(s) for s in args.sizes.split(",")):
-        corpus = big_corpus(size)
+        corpus = big_corpus(size, args.sources)
         with tempfile.TemporaryDirectory(prefix="tokenkit-train-big-") as tmp:
             variants = {"HF BpeTrainer (raw)": [sys.executable, "-c", RAW_HF, str(args.vocab), tmp,
                                                 str(corpus)]}

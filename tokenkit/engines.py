@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tokenkit.backends.tiktoken import GPT2_PATTERN
 from tokenkit.bytelevel import bytes_to_token
@@ -126,42 +126,135 @@ _RARE_BREAKS = re.compile(rb"[\r\x0b\x0c\x1c-\x1e]|\xc2\x85|\xe2\x80[\xa8\xa9]")
 _ANY_BREAK = re.compile(rb"\r\n|[\n\r\x0b\x0c\x1c-\x1e]|\xc2\x85|\xe2\x80[\xa8\xa9]")
 
 
-@dataclass
-class LineCorpus:
-    """A corpus as one UTF-8 buffer whose lines (``str.splitlines`` boundaries, line ends kept)
-    are separated by :data:`LINE_SEPARATOR`: gigatoken trains on each line as a document, as
-    HF's trainer pre-tokenizes each line alone. One buffer, not a list of line objects, so the
-    corpus costs its size in memory once."""
+#: Bytes per spool file. gigatoken reads a file whole and works on one per thread, so beyond
+#: its table of distinct pre-tokens it holds about two of these, whatever the corpus's size.
+SPOOL_PART_BYTES = 16 << 20
 
-    data: bytes
-    separator: bytes = LINE_SEPARATOR
+
+class LineCorpus:
+    """A corpus spooled to temporary files whose lines (``str.splitlines`` boundaries, line
+    ends kept) are separated by :data:`LINE_SEPARATOR`: gigatoken trains on each line as a
+    document, as HF's trainer pre-tokenizes each line alone, and reads the files itself, so
+    the corpus never sits in memory (1 GB of text trains in the memory its pre-token table
+    needs, not 1 GB more). The files live in a folder of their own made by :mod:`tempfile`
+    (``TMPDIR``) and go with it on :meth:`close` (or the ``with`` block's end): the spool
+    costs the corpus's size on disk while training runs.
+    """
+
+    def __init__(self, part_bytes: int = SPOOL_PART_BYTES) -> None:
+        try:
+            self._folder = tempfile.TemporaryDirectory(prefix="tokenkit-spool-")
+        except OSError as e:
+            raise TokenkitError(f"cannot make a spool folder for the corpus in "
+                                f"{tempfile.gettempdir()} ({e.strerror}): set TMPDIR to a "
+                                "writable folder, or use --engine reference") from None
+        self.parts: list[Path] = []
+        self.separator = LINE_SEPARATOR
+        self._part_bytes = part_bytes
+        self._file: BinaryIO | None = None
+        self._size = 0  # bytes in the open file
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> LineCorpus:
-        parts = []
-        for text in texts:
-            raw = text.encode("utf-8", "surrogatepass")
-            if _RARE_BREAKS.search(raw):
-                raw = _ANY_BREAK.sub(lambda m: m.group(0) + LINE_SEPARATOR, raw)
-            else:  # the common case, one fast replace
-                raw = raw.replace(b"\n", b"\n" + LINE_SEPARATOR)
-            parts.append(raw)
-        return cls(LINE_SEPARATOR.join(parts))
+    def from_texts(cls, texts: Iterable[str], part_bytes: int = SPOOL_PART_BYTES) -> LineCorpus:
+        corpus = cls(part_bytes)
+        try:
+            for text in texts:
+                corpus.add(text)
+            corpus.flush()
+        except BaseException:
+            corpus.close()
+            raise
+        return corpus
+
+    def add(self, text: str) -> None:
+        """Append ``text``'s lines (a text ends a line, as HF's trainer sees it). A file ends
+        at a line's end: a line longer than a file gets a file of its own."""
+        raw = text.encode("utf-8", "surrogatepass")
+        if _RARE_BREAKS.search(raw):
+            raw = _ANY_BREAK.sub(lambda m: m.group(0) + LINE_SEPARATOR, raw)
+        else:  # the common case, one fast replace
+            raw = raw.replace(b"\n", b"\n" + LINE_SEPARATOR)
+        raw += LINE_SEPARATOR
+        view, start = memoryview(raw), 0
+        while self._size + len(raw) - start > self._part_bytes:
+            cut = raw.rfind(LINE_SEPARATOR, start, start + self._part_bytes - self._size) + 1
+            if cut <= start:  # no line ends in the room left
+                if self._size:
+                    self.flush()
+                    continue
+                cut = raw.find(LINE_SEPARATOR, start) + 1
+            self._write(view[start:cut])
+            start = cut
+            self.flush()
+        if start < len(raw):
+            self._write(view[start:])
+
+    def _write(self, data: memoryview) -> None:
+        try:
+            if self._file is None:
+                path = Path(self._folder.name) / f"part-{len(self.parts):06d}.txt"
+                self._file = open(path, "wb")  # noqa: SIM115 - closed by flush()
+                self.parts.append(path)
+            self._file.write(data)
+        except OSError as e:
+            raise TokenkitError(f"cannot spool the corpus to {self._folder.name} ({e.strerror}): "
+                                "set TMPDIR to a disk with room for the corpus, or use "
+                                "--engine reference") from None
+        self._size += len(data)
+
+    def flush(self) -> None:
+        """Close the file being written: the next text starts a new one."""
+        if self._file is not None:
+            self._file.close()
+            self._file, self._size = None, 0
+
+    def chunks(self, block_bytes: int = 1 << 19) -> Iterator[bytes]:
+        """The spool again in blocks of about ``block_bytes`` holding whole lines (a longer
+        line comes whole), so a pass over it holds one block at a time."""
+        for path in self.parts:
+            with open(path, "rb") as f:
+                pending = bytearray()
+                while block := f.read(block_bytes):
+                    searched = len(pending)  # a long line's start holds no separator
+                    pending += block
+                    cut = pending.rfind(self.separator, searched) + 1
+                    if cut:
+                        yield bytes(pending[:cut])
+                        del pending[:cut]
+                if pending:  # never: every file ends with a separator
+                    yield bytes(pending)
 
     def lines(self) -> Iterator[str]:
         """The lines again, as text (for the reference trainer when the engine's result fails)."""
-        for line in self.data.split(self.separator):
-            if line:
-                yield line.decode("utf-8", "surrogatepass")
+        for chunk in self.chunks():
+            for line in chunk.split(self.separator):
+                if line:
+                    yield line.decode("utf-8", "surrogatepass")
+
+    def close(self) -> None:
+        """Remove the spool folder (made by this object, holding only its files)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._folder.cleanup()
+
+    def __enter__(self) -> LineCorpus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def train_merges(engine: str, texts: Iterable[str] | LineCorpus, n_tokens: int) -> list[Merge]:
     """Merges (in order) that ``engine`` learns from ``texts`` for ``n_tokens`` ordinary tokens
     (256 bytes + merges), each line pre-tokenized alone with GPT-2's regex as HF's trainer does.
-    ``texts`` are read once; rustbpe streams them, gigatoken holds them as a :class:`LineCorpus`."""
+    ``texts`` are read once; rustbpe streams them, gigatoken reads them from a
+    :class:`LineCorpus` spool."""
     if engine == "gigatoken":
-        corpus = texts if isinstance(texts, LineCorpus) else LineCorpus.from_texts(texts)
-        return _gigatoken_merges(corpus, n_tokens)
+        if isinstance(texts, LineCorpus):
+            return _gigatoken_merges(texts, n_tokens)
+        with LineCorpus.from_texts(texts) as corpus:
+            return _gigatoken_merges(corpus, n_tokens)
     if engine == "rustbpe":
         lines = texts.lines() if isinstance(texts, LineCorpus) else \
             (line for text in texts for line in text.splitlines(keepends=True))
@@ -172,9 +265,9 @@ def train_merges(engine: str, texts: Iterable[str] | LineCorpus, n_tokens: int) 
 def _gigatoken_merges(corpus: LineCorpus, n_tokens: int) -> list[Merge]:
     import gigatoken  # heavy: the Rust extension loads on first use
 
+    source = gigatoken.TextFileSource([str(p) for p in corpus.parts], separator=corpus.separator)
     with _quiet(1), _quiet(2):  # gigatoken prints its progress to stdout and stderr
-        _, found = gigatoken.train_bpe(corpus.data, max(n_tokens, 256), [], "huggingface",
-                                       separator=corpus.separator)
+        _, found = gigatoken.train_bpe(source, max(n_tokens, 256), [], "huggingface")
     merges = [(bytes(a), bytes(b)) for a, b in found]
     if _may_have_run_dry(corpus, len(merges)):
         merges = _without_unused_tail(merges, corpus)
@@ -188,13 +281,19 @@ def _may_have_run_dry(corpus: LineCorpus, n_merges: int) -> bool:
     Were every pair used up, each distinct multi-byte pre-token would be one token, all
     different, each made by a merge: so a corpus with more distinct multi-byte pre-tokens than
     merges cannot have run dry, and the zero-count tail (:func:`_without_unused_tail`) cannot
-    exist. Counting them is one fast pass; the encode pass it saves is slower.
+    exist. Counting them stops as soon as there are more (usually within the first spool
+    file); the encode pass it saves is slower.
     """
     import gigatoken  # heavy: the Rust extension loads on first use
 
-    with _quiet(1), _quiet(2):
-        words = gigatoken.gigatoken_rs.pretokenized_counts(corpus.data, separator=corpus.separator)
-    return sum(1 for word, _ in words if len(word) > 1) <= n_merges
+    distinct: set[bytes] = set()
+    for chunk in corpus.chunks():
+        with _quiet(1), _quiet(2):
+            words = gigatoken.gigatoken_rs.pretokenized_counts(chunk, separator=corpus.separator)
+        distinct.update(word for word, _ in words if len(word) > 1)
+        if len(distinct) > n_merges:
+            return False
+    return True
 
 
 def check_merge_order(merges: Sequence[Merge]) -> None:
@@ -213,13 +312,13 @@ def check_merge_order(merges: Sequence[Merge]) -> None:
 
 
 def _without_unused_tail(merges: list[Merge], corpus: LineCorpus,
-                         chunk_bytes: int = 1 << 22) -> list[Merge]:
+                         batch_bytes: int = 1 << 22) -> list[Merge]:
     """``merges`` less the trailing ones no pre-token of the corpus ever used.
 
     HF's trainer stops when no pair is left to merge; gigatoken goes on with pairs whose count
     fell to zero. A merge with a count builds a token of the corpus's own encoding (training
     replays as encoding), so the tail that builds none is exactly what HF never made. One
-    encode pass over the corpus, chunk by chunk, tells.
+    encode pass over the corpus, spool file by spool file, tells.
     """
     import awkward  # heavy: gigatoken's batch results are awkward arrays
     import gigatoken  # heavy: the Rust extension loads on first use
@@ -227,17 +326,18 @@ def _without_unused_tail(merges: list[Merge], corpus: LineCorpus,
 
     tokenizer = hf_tokenizer_from_merges(merges, [], 256 + len(merges) + 1)
     tok = gigatoken.Tokenizer.from_json(tokenizer.to_str())
-    data = [line for line in corpus.data.split(corpus.separator) if line]
     seen = numpy.zeros(tokenizer.get_vocab_size(), dtype=bool)
-    start = 0
-    while start < len(data):  # chunks keep the ids (4 bytes each, never Python ints) small
-        end, size = start, 0
-        while end < len(data) and size < chunk_bytes:
-            size += len(data[end])
-            end += 1
-        ids = tok.encode_batch(list(data[start:end]))
-        seen[numpy.asarray(awkward.flatten(ids), dtype=numpy.int64)] = True
-        start = end
+    for chunk in corpus.chunks():
+        data = [line for line in chunk.split(corpus.separator) if line]
+        start = 0
+        while start < len(data):  # batches keep the ids (4 bytes each, never Python ints) small
+            end, size = start, 0
+            while end < len(data) and size < batch_bytes:
+                size += len(data[end])
+                end += 1
+            ids = tok.encode_batch(list(data[start:end]))
+            seen[numpy.asarray(awkward.flatten(ids), dtype=numpy.int64)] = True
+            start = end
     used = numpy.flatnonzero(seen).tolist()
     needed = {tokenizer.id_to_token(i) for i in used}
     last = -1

@@ -229,23 +229,12 @@ class _Tally:
 def training_engine(options: TrainOptions, engine: str = "auto",
                     text_bytes: int | None = None) -> EngineChoice:
     """The engine that will train ``options`` when ``engine`` is asked for (see
-    :mod:`tokenkit.engines`); the CLI prints it before training starts. gigatoken holds the
-    whole corpus in memory, so a corpus over :data:`ENGINE_MAX_BYTES` (or of unknown size,
-    e.g. stdin) streams through HF's trainer instead."""
-    choice = choose_train_engine(engine, backend=options.backend, alphabet=options.alphabet,
-                                 min_frequency=options.min_frequency, vocab_size=options.vocab_size,
-                                 text_bytes=text_bytes)
-    if choice.name == "gigatoken" and (text_bytes is None or text_bytes > ENGINE_MAX_BYTES):
-        size = "of unknown size" if text_bytes is None else f"of {text_bytes / 1e6:,.0f} MB"
-        return EngineChoice("reference", f"{choice.name} holds the corpus in memory; a corpus "
-                                         f"{size} streams through HF (over {ENGINE_MAX_BYTES >> 20} MiB)")
-    return choice
-
-
-#: The largest corpus (UTF-8 bytes) gigatoken is given: it holds the corpus whole, HF's trainer
-#: streams it. Both keep a table of the distinct pre-tokens, which on real text is most of the
-#: memory: 100 MB of make_big_corpus text peaks at 2.8 GB with gigatoken, 6.0 GB with HF.
-ENGINE_MAX_BYTES = 4 << 30
+    :mod:`tokenkit.engines`); the CLI prints it before training starts. gigatoken reads the
+    corpus from a spool on disk (:class:`tokenkit.engines.LineCorpus`), so no size is too big
+    for it; ``text_bytes`` (None: unknown, e.g. stdin) only matters for ``auto``'s choice."""
+    return choose_train_engine(engine, backend=options.backend, alphabet=options.alphabet,
+                               min_frequency=options.min_frequency, vocab_size=options.vocab_size,
+                               text_bytes=text_bytes)
 
 
 def _train(texts: Iterable[str], options: TrainOptions, *, progress: bool, reachable: int | None,
@@ -259,17 +248,18 @@ def _train(texts: Iterable[str], options: TrainOptions, *, progress: bool, reach
         options = replace(options, vocab_size=reachable)
     tally = _Tally(texts, observe_bytes=options.backend == "hf" and options.alphabet == "observed")
     started = time.perf_counter()
-    if options.backend == "hf" and not choice.is_reference:
-        # gigatoken holds the corpus (at most ENGINE_MAX_BYTES) as one buffer; rustbpe streams it
-        corpus = LineCorpus.from_texts(tally) if choice.name == "gigatoken" else tally
-        if isinstance(corpus, LineCorpus):
-            _check_nonempty(tally, names)  # before the engine sees an empty buffer
-        try:
-            vocab, stats = _train_engine(corpus, options, choice.name)
-        except EngineMismatch as e:  # the engine's merges fail a check: HF trains instead
-            assert isinstance(corpus, LineCorpus)  # only gigatoken's merges are checked
-            choice = EngineChoice("reference", f"{choice.name} failed a check ({e}); HF trained")
-            vocab, stats = _train_hf(_Tally(corpus.lines(), observe_bytes=False), options, progress)
+    if options.backend == "hf" and choice.name == "gigatoken":
+        # gigatoken reads the corpus from a spool on disk, removed when training ends
+        with LineCorpus.from_texts(tally) as corpus:
+            _check_nonempty(tally, names)  # before the engine sees an empty corpus
+            try:
+                vocab, stats = _train_engine(corpus, options, choice.name)
+            except EngineMismatch as e:  # the engine's merges fail a check: HF trains instead
+                choice = EngineChoice("reference", f"{choice.name} failed a check ({e}); HF trained")
+                vocab, stats = _train_hf(_Tally(corpus.lines(), observe_bytes=False), options,
+                                         progress)
+    elif options.backend == "hf" and not choice.is_reference:  # rustbpe streams the texts
+        vocab, stats = _train_engine(tally, options, choice.name)
         _check_nonempty(tally, names)
     elif options.backend == "hf":
         vocab, stats = _train_hf(tally, options, progress)

@@ -265,8 +265,14 @@ def test_auto_trains_large_vocabularies_on_small_corpora_with_hf():
                         max_size=12), max_size=5))
 def test_a_line_corpus_holds_the_lines_hfs_trainer_is_fed(texts):
     """gigatoken must see the lines HF's trainer sees: ``str.splitlines`` of each text."""
-    corpus = engines.LineCorpus.from_texts(texts)
-    assert list(corpus.lines()) == [line for t in texts for line in t.splitlines(keepends=True)]
+    expected = [line for t in texts for line in t.splitlines(keepends=True)]
+    for part_bytes in (engines.SPOOL_PART_BYTES, 4):  # tiny spool files: lines longer than one
+        with engines.LineCorpus.from_texts(texts, part_bytes=part_bytes) as corpus:
+            assert list(corpus.lines()) == expected
+            blocks = list(corpus.chunks(block_bytes=3))  # reading back in blocks: whole lines
+            assert all(block.endswith(engines.LINE_SEPARATOR) for block in blocks)
+            assert [line.decode() for block in blocks
+                    for line in block.split(engines.LINE_SEPARATOR) if line] == expected
 
 
 @needs_gigatoken
@@ -283,9 +289,10 @@ def test_gigatoken_matches_hf_across_every_line_break_and_text_boundary():
 def test_the_run_dry_check_sees_both_cases():
     """Few distinct pre-tokens: the corpus may run out of pairs (the tail is trimmed by an encode
     pass); many: it cannot, and the pass is skipped. Both paths give HF's merges (tests above)."""
-    assert engines._may_have_run_dry(engines.LineCorpus.from_texts(["ab" * 3]), 10_000)
-    many = engines.LineCorpus.from_texts([corpus_text("tinyshakespeare.txt")])
-    assert not engines._may_have_run_dry(many, 1500)
+    with engines.LineCorpus.from_texts(["ab" * 3]) as few:
+        assert engines._may_have_run_dry(few, 10_000)
+    with engines.LineCorpus.from_texts([corpus_text("tinyshakespeare.txt")]) as many:
+        assert not engines._may_have_run_dry(many, 1500)
 
 
 # -- the command line -------------------------------------------------------------------------
@@ -340,3 +347,42 @@ def test_encode_to_numpy_through_each_engine(trained, engine):
         assert ids.dtype == "uint32"
         assert ids.tolist() == vocab.encode(text, allowed_special=allowed)
     assert vocab.encode_engine == engine.replace("reference", "tiktoken")
+
+
+# -- the spool gigatoken trains from -----------------------------------------------------------
+@needs_gigatoken
+def test_spool_file_size_does_not_change_the_merges():
+    """Lines never straddle two spool files, so any file size gives the same merges."""
+    text = corpus_text("wagahai.txt")[:200_000]
+    with engines.LineCorpus.from_texts([text]) as one, \
+            engines.LineCorpus.from_texts([text], part_bytes=5_000) as many:
+        assert len(one.parts) == 1 and len(many.parts) > 20
+        assert engines.train_merges("gigatoken", one, 1200) == \
+            engines.train_merges("gigatoken", many, 1200)
+
+
+@needs_gigatoken
+def test_the_spool_folder_goes_when_training_ends_or_fails(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = train_from_texts(["hello world, hello there\n" * 20], 300, engine="gigatoken")
+    assert result.summary["engine"] == "gigatoken"
+    assert list(tmp_path.iterdir()) == []
+
+    def broken(*args, **kwargs):
+        assert len(list(tmp_path.glob("tokenkit-spool-*/part-*"))) == 1  # it was there
+        raise RuntimeError("engine crashed")
+
+    monkeypatch.setattr(engines, "_gigatoken_merges", broken)
+    with pytest.raises(RuntimeError, match="engine crashed"):
+        train_from_texts(["hello world\n"], 300, engine="gigatoken")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_spool_folder_is_one_line(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no" / "such"))
+    with pytest.raises(TokenkitError, match="cannot make a spool folder .*no/such.*TMPDIR"):
+        engines.LineCorpus.from_texts(["a\n"])

@@ -50,9 +50,10 @@ def _opt(name: str) -> object:
               show_default=True, help="Invalid UTF-8 (or a lone surrogate in JSONL): fail (strict) "
                                       "or replace with U+FFFD.")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
-              help="hf: what trains. auto: gigatoken (HF's merges exactly) up to --vocab 8192 when "
-                   "installed and the corpus fits in memory, else HF; reference: HF tokenizers; "
-                   "rustbpe: fastest, merges differ (docs/engines.md).")
+              help="hf: what trains. auto: gigatoken (HF's merges exactly; the corpus is spooled "
+                   "to TMPDIR while it trains) up to --vocab 8192, and above it on a corpus of at "
+                   "least 1 KB per token, else HF; reference: HF tokenizers; rustbpe: fastest, "
+                   "merges differ (docs/engines.md).")
 @click.option("--force", is_flag=True,
               help="Replace an output directory tokenkit wrote (never one holding other files).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
