@@ -2,6 +2,7 @@
 
     python -m bench.gptcore_prepare                  # 5 MB vs 50 MB, ~2-3 min on 2 cores
     python -m bench.gptcore_prepare --small-mb 50 --mb 500 --repeat 3
+    python -m bench.gptcore_prepare --small-mb 50 --mb 100 --text bench/results/big-corpus/big-100MB.txt
 
 Corpora are built in a temp directory (never committed) by repeating the texts in
 ../shared/corpora into ~4 MB files, one document each. Vocabulary: GPT-2 (tokenkit.load("gpt2")).
@@ -53,6 +54,20 @@ def build_corpus(directory: Path, megabytes: float) -> int:
     return written
 
 
+def split_text_file(source: Path, directory: Path, megabytes: float) -> int:
+    """The first ``megabytes`` of ``source`` (cut at a line end) as ~4 MB files cut at line
+    ends, one document each (``--text``: e.g. make_big_corpus text, whose words keep growing)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target, written, index = int(megabytes * 1e6), 0, 0
+    with open(source, "rb") as f:
+        while written < target and (data := f.read(min(FILE_BYTES, target - written))):
+            data += f.readline()  # whole lines, whole characters
+            (directory / f"part{index:05d}.txt").write_bytes(data)
+            written += len(data)
+            index += 1
+    return written
+
+
 def rss_mb() -> float:
     import resource
 
@@ -100,6 +115,10 @@ def main() -> None:
     ap.add_argument("--small-mb", type=float, default=5.0, help="corpus for MB/s and the small RSS run")
     ap.add_argument("--mb", type=float, default=50.0, help="the big corpus for the RSS comparison")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--text", type=Path, default=None,
+                    help="a UTF-8 text file to take the corpora from (its first MB, in ~4 MB files) "
+                         "instead of repeating the shared corpora, e.g. "
+                         "bench/results/big-corpus/big-100MB.txt from bench.make_big_corpus")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -110,9 +129,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="gptcore-bench-prepare-") as tmp:
         small, big = Path(tmp) / "small", Path(tmp) / "big"
-        small_bytes = build_corpus(small, args.small_mb)
+        build = (lambda d, mb: split_text_file(args.text, d, mb)) if args.text else build_corpus
+        small_bytes = build(small, args.small_mb)
         print(f"{os.cpu_count()} CPU cores (a shared machine: other jobs may run); GPT-2 vocabulary; "
-              f"small corpus {small_bytes / 1e6:.1f} MB in {len(list(small.iterdir()))} files")
+              f"small corpus {small_bytes / 1e6:.1f} MB in {len(list(small.iterdir()))} files "
+              f"({f'from {args.text}' if args.text else 'the shared corpora repeated'})")
         ours, theirs = [], []
         for _ in range(args.repeat):  # interleaved: each pair under the same machine load
             ours.append(run_child("prepare", str(small), str(Path(tmp) / f"out-small-{len(ours)}")))
@@ -126,7 +147,7 @@ def main() -> None:
         print(f"  ratio prepare / tiktoken: median {statistics.median(ratios):.2f} "
               f"(range {min(ratios):.2f}-{max(ratios):.2f})")
 
-        big_bytes = build_corpus(big, args.mb)
+        big_bytes = build(big, args.mb)
         big_run = run_child("prepare", str(big), str(Path(tmp) / "out-big"))
         small_run = ours[-1]
         print(f"\npeak RSS of a process running prepare (before prepare: "

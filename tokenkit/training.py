@@ -339,11 +339,11 @@ def _hf_batches(texts: Iterable[str]) -> Iterator[list[str]]:
     batch: list[str] = []
     size = 0
     for text in texts:
-        for line in text.splitlines(keepends=True):
-            if len(line) > HF_MAX_ITEM_CHARS:
-                batch.extend(split_at_pretoken_boundaries(line, HF_MAX_ITEM_CHARS))
-            else:
-                batch.append(line)
+        lines = text.splitlines(keepends=True)
+        if len(text) > HF_MAX_ITEM_CHARS and max(map(len, lines)) > HF_MAX_ITEM_CHARS:
+            lines = [piece for line in lines
+                     for piece in split_at_pretoken_boundaries(line, HF_MAX_ITEM_CHARS)]
+        batch.extend(lines)
         size += len(text)
         if size >= HF_BATCH_CHARS:
             yield batch

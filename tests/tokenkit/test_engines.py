@@ -386,3 +386,16 @@ def test_an_unwritable_spool_folder_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no" / "such"))
     with pytest.raises(TokenkitError, match="cannot make a spool folder .*no/such.*TMPDIR"):
         engines.LineCorpus.from_texts(["a\n"])
+
+
+@needs_gigatoken
+def test_a_stream_of_unknown_size_trains_with_gigatoken_up_to_8192():
+    """The spool needs no size: a generator (stdin alike) trains with gigatoken, HF's merges;
+    above 8192 ``auto`` cannot tell the corpus is big enough and HF trains."""
+    text = corpus_text("tinyshakespeare.txt")[:100_000]
+    lines = text.splitlines(keepends=True)
+    fast = train_from_texts((line for line in lines), 600)
+    assert fast.summary["engine"] == "gigatoken"
+    assert hf_json(fast.vocabulary) == hf_json(train_from_texts([text], 600, engine="reference").vocabulary)
+    big = train_from_texts((line for line in lines), 9000)
+    assert big.summary["engine"] == "reference" and "HF is faster" in big.summary["engine_note"]
