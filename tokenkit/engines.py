@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -432,7 +433,12 @@ def _ordinary(text: str) -> str:
 
 class GigatokenEncoder:
     """A tiktoken encoding's ids computed by gigatoken (specials never read from text by it:
-    it is built without them and tokenkit splits allowed specials out itself)."""
+    it is built without them and tokenkit splits allowed specials out itself).
+
+    One call at a time: gigatoken's tokenizer object refuses a second concurrent call
+    (``RuntimeError: Already borrowed``, seen with two threads encoding), so a lock guards it.
+    Its ``encode`` holds the GIL anyway, so the lock costs threads nothing they had.
+    """
 
     name = "gigatoken"
 
@@ -444,6 +450,7 @@ class GigatokenEncoder:
             raise TokenkitError(f"gigatoken: encoding {encoding.name} does not split with "
                                 "GPT-2's regex")
         self.encoding = encoding
+        self._lock = threading.Lock()
         self._specials = dict(encoding._special_tokens)
         # gigatoken wants dense ranks 0..n-1: give it the rank order, map back to the ids
         ranked = sorted(encoding._mergeable_ranks.items(), key=lambda kv: kv[1])
@@ -464,10 +471,11 @@ class GigatokenEncoder:
             return numpy.asarray(self.encode(text, allowed), dtype=numpy.uint32)
         if not text:
             return numpy.zeros(0, dtype=numpy.uint32)
-        try:
-            ids = self._tok.encode(text)
-        except TypeError:  # a lone surrogate: gigatoken refuses the str
-            ids = self._tok.encode(_ordinary(text))
+        with self._lock:
+            try:
+                ids = self._tok.encode(text)
+            except TypeError:  # a lone surrogate: gigatoken refuses the str
+                ids = self._tok.encode(_ordinary(text))
         return numpy.asarray(ids if self._ids is None else self._ids[ids], dtype=numpy.uint32)
 
     def encode_ordinary(self, text: str) -> list[int]:
@@ -485,10 +493,11 @@ class GigatokenEncoder:
                      allowed: frozenset[str] = NO_SPECIALS) -> list[list[int]]:
         if allowed:
             return [self.encode(t, allowed) for t in texts]
-        try:
-            rows = self._tok.encode_batch_list(list(texts))  # str is gigatoken's fastest input
-        except TypeError:  # a lone surrogate somewhere: gigatoken refuses the str
-            rows = self._tok.encode_batch_list([_ordinary(t) for t in texts])
+        with self._lock:
+            try:
+                rows = self._tok.encode_batch_list(list(texts))  # str is its fastest input
+            except TypeError:  # a lone surrogate somewhere: gigatoken refuses the str
+                rows = self._tok.encode_batch_list([_ordinary(t) for t in texts])
         return rows if self._ids is None else [self._ids[row].tolist() for row in rows]
 
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokenkit
+from tests.conftest import needs_gpt2
 from tokenkit import engines
 from tokenkit.backends.gpt2 import gpt2_encoding
 from tokenkit.backends.tiktoken import TiktokenVocabulary, load_tiktoken_dir
@@ -399,3 +400,37 @@ def test_a_stream_of_unknown_size_trains_with_gigatoken_up_to_8192():
     assert hf_json(fast.vocabulary) == hf_json(train_from_texts([text], 600, engine="reference").vocabulary)
     big = train_from_texts((line for line in lines), 9000)
     assert big.summary["engine"] == "reference" and "HF is faster" in big.summary["engine_note"]
+
+
+@needs_gigatoken
+@needs_gpt2
+def test_one_vocabulary_encodes_from_many_threads(monkeypatch):
+    """gigatoken's tokenizer object refuses a second concurrent call ("Already borrowed", seen
+    intermittently with two threads on make_big_corpus text, when it lets go of the GIL):
+    tokenkit serialises its calls, so threads sharing a vocabulary (gptcore prepare, serve) all
+    get tiktoken's ids. The stand-in below refuses overlapping calls the same way, every time."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    vocab = tokenkit.load("gpt2", engine="gigatoken")
+    engine = vocab.fast_encoder()
+    real, busy = engine._tok, threading.Event()
+
+    class OneCallAtATime:
+        def encode(self, text):
+            if busy.is_set():
+                raise RuntimeError("Already borrowed")
+            busy.set()
+            try:
+                time.sleep(0.002)  # lets go of the GIL, as gigatoken sometimes does
+                return real.encode(text)
+            finally:
+                busy.clear()
+
+    monkeypatch.setattr(engine, "_tok", OneCallAtATime())
+    text = corpus_text("wagahai.txt") + corpus_text("tinyshakespeare.txt")
+    pieces = [text[i:i + 20_000] for i in range(0, len(text), 20_000)][:40]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(vocab.encode_to_numpy, pieces))
+    assert [ids.tolist() for ids in got] == [vocab.encoding.encode_ordinary(p) for p in pieces]
