@@ -434,3 +434,21 @@ def test_one_vocabulary_encodes_from_many_threads(monkeypatch):
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(vocab.encode_to_numpy, pieces))
     assert [ids.tolist() for ids in got] == [vocab.encoding.encode_ordinary(p) for p in pieces]
+
+
+@needs_gigatoken
+@needs_gpt2
+def test_a_fresh_gigatoken_object_bounds_its_cache_and_keeps_the_ids(monkeypatch):
+    """gigatoken caches every pre-token it meets; tokenkit starts a fresh tokenizer object
+    after GIGATOKEN_CACHE_CHARS characters. The ids do not change across the swap."""
+    monkeypatch.setattr(engines, "GIGATOKEN_CACHE_CHARS", 5_000)
+    vocab = tokenkit.load("gpt2", engine="gigatoken")
+    engine = vocab.fast_encoder()
+    text = corpus_text("wagahai.txt")[:60_000] + corpus_text("tinyshakespeare.txt")[:60_000]
+    pieces = [text[i:i + 3_000] for i in range(0, len(text), 3_000)]
+    builds, build = [], engine._build
+    monkeypatch.setattr(engine, "_build", lambda: builds.append(1) or build())
+    for piece in pieces:
+        assert vocab.encode_to_numpy(piece).tolist() == vocab.encoding.encode_ordinary(piece)
+    assert len(builds) == len(pieces) // 2  # 3,000 characters a piece: a fresh one every two
+    assert vocab.encode_batch(pieces) == [vocab.encoding.encode_ordinary(p) for p in pieces]
