@@ -353,28 +353,19 @@ def _hf_batches(texts: Iterable[str]) -> Iterator[list[str]]:
 
 
 def split_at_pretoken_boundaries(line: str, target: int) -> list[str]:
-    """``line`` in pieces of about ``target`` characters whose GPT-2 pre-tokens, piece by
-    piece, are the line's own: a piece ends only where the pre-tokenizer would end a word
-    whatever follows (see :func:`_safe_cut`). A line without such a place stays whole."""
+    """``line`` in pieces of at least ``target // 2`` characters (about ``target`` or less where
+    text allows) whose GPT-2 pre-tokens, piece by piece, are the line's own: a piece ends only
+    where the pre-tokenizer would end a word whatever follows (:func:`_is_safe_cut`). A line
+    without such a place stays whole."""
     pieces, start = [], 0
     while len(line) - start > target:
-        cut = _safe_cut(line, start + target, max(start + 1, start + target // 2))
-        if cut is None:  # nothing safe in the window: look further on
-            cut = _safe_cut_after(line, start + target)
-            if cut is None:
-                break
+        cut = _safe_cut_after(line, start + max(1, target // 2))
+        if cut is None:
+            break
         pieces.append(line[start:cut])
         start = cut
     pieces.append(line[start:])
     return pieces
-
-
-def _safe_cut(line: str, end: int, low: int) -> int | None:
-    """The last safe cut in ``line[low:end]``, or None."""
-    for i in range(end, low - 1, -1):
-        if _is_safe_cut(line, i):
-            return i
-    return None
 
 
 #: Every safe cut has a space or punctuation on one side, both outside ``\w``: a run of
@@ -383,6 +374,7 @@ _CUT_NEIGHBOUR = re.compile(r"\W")
 
 
 def _safe_cut_after(line: str, start: int) -> int | None:
+    """The first safe cut at or after ``start``, or None."""
     for match in _CUT_NEIGHBOUR.finditer(line, start):
         for i in (match.start(), match.start() + 1):
             if i >= start and _is_safe_cut(line, i):
